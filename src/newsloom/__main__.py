@@ -1,0 +1,5 @@
+"""``python -m newsloom`` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,428 @@
+"""Main-content extraction from HTML pages: one parse, one scoring pass, one cleaning walk.
+
+    bytes ─decode─► text ─lexbor─► tree ─┬─ metadata (head, JSON-LD)     metadata.py
+                                         ├─ publication date              dates.py
+                                         ├─ teasers (related blocks)
+                                         └─ strip junk ─► score blocks ─► best container (+ siblings)
+                                                                          ─► walk it into paragraphs
+
+Scoring: every paragraph-like node (``p``, ``pre``, ``td``, text-bearing ``div``) adds a score from its length
+and punctuation to its parent, grandparent and great-grandparent; containers are weighted by class/id hints
+and discounted by link density. The walk over the chosen container skips hidden and boilerplate subtrees
+(share bars, related links, ads) and drops link-dense or boilerplate-only lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from ..errors import ExtractionError, InputTooLargeError
+from ..model import Article, Teaser, article_id_for
+from .dates import find_publication_date
+from .decode import decode_bytes
+from .metadata import PageMetadata, absolute_url, read_metadata
+
+__all__ = ["extract_html", "MAX_INPUT_BYTES", "extract_paragraphs"]
+
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+
+# Removed before scoring: never article text.
+_JUNK_TAGS = [
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "canvas", "button",
+    "select", "input", "textarea", "nav", "aside", "footer", "link", "meta", "dialog", "head",
+]
+# Elements that start a new paragraph in the output.
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dd",
+        "dt", "pre", "blockquote", "tr", "table", "thead", "tbody", "figure", "figcaption", "header", "address",
+        "center", "form", "fieldset", "hr", "caption", "details", "summary",
+    }
+)
+_CELL_TAGS = frozenset({"td", "th"})
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_SKIP_IN_BODY = frozenset({"figure", "figcaption", "header", "form", "fieldset", "label", "-comment", "summary", "h1"})
+_TAG_BASE_SCORE = {
+    "div": 5, "article": 8, "section": 3, "main": 3, "pre": 3, "td": 3, "blockquote": 3,
+    "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
+    "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5, "th": -5,
+}
+
+_POSITIVE_HINT = re.compile(
+    r"article|body|content|entry|h-?entry|main|page|post|text|blog|story|prose|rich-?text", re.IGNORECASE
+)
+_NEGATIVE_HINT = re.compile(
+    r"comment|combx|contact|foot|masthead|media|outbrain|taboola|promo|related|scroll|share|shoutbox|sidebar|"
+    r"skyscraper|sponsor|shopping|tags|tool|widget|social|newsletter|subscri|recommend|popular|trending|teaser|"
+    r"breadcrumb|menu|nav|banner|cookie|consent|modal|popup|signup|paywall|disclaimer|(?:^|[\s_-])ads?(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+# Subtrees skipped inside the chosen container: page furniture that sits between article paragraphs.
+_BOILERPLATE_HINT = re.compile(
+    r"share|sharing|social|related|recommend|newsletter|subscri|promo|advert|sponsor|outbrain|taboola|comment|"
+    r"sidebar|breadcrumb|byline|author|caption|credit|toolbar|tool-?bar|popup|modal|cookie|consent|signup|sign-up|"
+    r"paywall|widget|more-?stories|read-?more|readmore|also-?read|trending|popular|print|hidden|visually-?hidden|"
+    r"sr-only|screen-?reader|dateline|timestamp|published|article-?meta|post-?meta|entry-?meta|tags|keywords|"
+    r"(?:^|[\s_-])(?:ad|ads|adv|dfp|gpt|meta|date|time|nav|menu|header|footer|inline-?ad|ad-?slot|ad-?unit)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+# A container whose class says it is the article body is never skipped for a weaker negative word in it.
+_BODY_HINT = re.compile(
+    r"(?:article|story|entry|post|main|body)[-_]?(?:body|content|text)|articlebody|storybody|post-?body|"
+    r"rich-?text|prose|article__body|paywall-?content",
+    re.IGNORECASE,
+)
+_BOILERPLATE_LINE = re.compile(
+    r"^(?:advertisement|anzeige|publicité|publicidad|pubblicità|sponsored|sponsored content|continue reading|"
+    r"read more|read next|related|related articles|related stories|share|share this|share this article|"
+    r"share on \w+|tweet|email|print|comments?|subscribe|sign up|follow us|loading|close|next|previous|"
+    r"advertisement - scroll to continue|story continues below|article continues below|click here|"
+    r"this content is not available|supported by|image|photo|video|getty images|ap photo)[\s.:!]*$",
+    re.IGNORECASE,
+)
+_COMMAS = re.compile(r"[,，、،]")
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b\u2009\u202f\u3000]+")
+_LINES = re.compile(r"\s*\n\s*")
+_MIN_PARAGRAPH_CHARS = 25
+_CANDIDATES_TO_CHECK = 6
+_SIBLING_SCORE_SHARE = 0.2
+_MAX_TEASERS = 20
+_RELATED_SELECTOR = ", ".join(
+    f'[{attribute}*="{word}"]'
+    for attribute in ("class", "id")
+    for word in ("related", "recommend", "more-stories", "morestories", "read-more", "also-read", "more-like")
+)
+
+
+@dataclass(slots=True)
+class _Candidate:
+    node: LexborNode
+    score: float
+
+
+def _hint_text(node: LexborNode) -> str:
+    attributes = node.attributes
+    return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+
+
+def _class_weight(node: LexborNode) -> int:
+    hint = _hint_text(node)
+    if len(hint) < 2:
+        return 0
+    weight = 0
+    if _NEGATIVE_HINT.search(hint):
+        weight -= 25
+    if _POSITIVE_HINT.search(hint):
+        weight += 25
+    return weight
+
+
+_LEAF_BLOCKS = "p, div, section, article, table, ul, ol, dl, pre, blockquote, h1, h2, h3, h4, h5, h6, header, form"
+_LEAF_SELECTOR = ", ".join(f"{tag}:not(:has({_LEAF_BLOCKS}))" for tag in ("div", "section", "article"))
+
+
+def _paragraph_nodes(body: LexborNode) -> Iterable[tuple[LexborNode, str]]:
+    """Nodes that hold running text, with their text: ``p``/``pre``/``td``, divs without block children
+    (text in spans, or split by ``<br>``), and the text a div holds directly between its block children."""
+    seen: set[int] = set()
+    for node in body.css("p, pre, td, blockquote"):
+        yield node, node.text()
+    for node in body.css(_LEAF_SELECTOR):
+        seen.add(node.mem_id)
+        yield node, node.text()
+    for node in body.css("div, section, article"):
+        if node.mem_id in seen:
+            continue
+        own = node.text(deep=False)
+        if len(own) >= _MIN_PARAGRAPH_CHARS and len(own.strip()) >= _MIN_PARAGRAPH_CHARS:
+            yield node, own
+
+
+def _link_density(node: LexborNode, text_length: int) -> float:
+    if text_length == 0:
+        return 1.0
+    link_chars = sum(len(a.text()) for a in node.css("a"))
+    return min(1.0, link_chars / text_length)
+
+
+def _score_candidates(body: LexborNode) -> list[_Candidate]:
+    candidates: dict[int, _Candidate] = {}
+    for node, text in _paragraph_nodes(body):
+        length = len(text.strip())
+        if length < _MIN_PARAGRAPH_CHARS:
+            continue
+        score = 1 + len(_COMMAS.findall(text)) + min(length // 100, 3)
+        ancestor = node.parent
+        for level in range(3):
+            if ancestor is None or ancestor.tag in ("html", "-document"):
+                break
+            key = ancestor.mem_id
+            candidate = candidates.get(key)
+            if candidate is None:
+                candidate = _Candidate(ancestor, _TAG_BASE_SCORE.get(ancestor.tag, 0) + _class_weight(ancestor))
+                candidates[key] = candidate
+            candidate.score += score / (1, 2, 6)[level]
+            ancestor = ancestor.parent
+    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)[:_CANDIDATES_TO_CHECK]
+    for candidate in ranked:
+        text_length = len(candidate.node.text())
+        candidate.score *= 1 - _link_density(candidate.node, text_length)
+    ranked.sort(key=lambda c: c.score, reverse=True)
+    return ranked
+
+
+def _content_nodes(top: _Candidate) -> list[LexborNode]:
+    """The best container plus siblings that look like more of the same article."""
+    parent = top.node.parent
+    if parent is None or parent.tag in ("html", "-document"):
+        return [top.node]
+    threshold = max(10.0, top.score * _SIBLING_SCORE_SHARE)
+    top_hint = (top.node.attributes.get("class") or "").strip()
+    nodes = []
+    for sibling in parent.iter():
+        if sibling.mem_id == top.node.mem_id:
+            nodes.append(sibling)
+            continue
+        if sibling.tag not in ("p", "div", "section", "article", "blockquote", "ul", "ol", "h2", "h3", "h4", "pre", "table"):
+            continue
+        bonus = top.score * 0.2 if top_hint and (sibling.attributes.get("class") or "").strip() == top_hint else 0.0
+        text = sibling.text()
+        length = len(text.strip())
+        if length == 0:
+            continue
+        density = _link_density(sibling, length)
+        if sibling.tag == "p" and length > 80 and density < 0.25:
+            nodes.append(sibling)
+        elif sibling.tag == "p" and density == 0 and text.rstrip().endswith((".", "!", "?", "。", "”", '"')):
+            nodes.append(sibling)
+        elif sibling.tag != "p" and length > 100 and density < 0.3 and bonus:
+            nodes.append(sibling)
+        elif sibling.tag in ("div", "section", "article") and length > 200 and density < 0.25:
+            # A run of the same article split by an ad slot: its paragraphs score it high on its own.
+            score = sum(1 + min(len(p.text()) // 100, 3) for p in sibling.css("p") if len(p.text()) >= _MIN_PARAGRAPH_CHARS)
+            if score + bonus >= threshold:
+                nodes.append(sibling)
+    return nodes
+
+
+def _is_hidden(attributes: dict[str, str | None]) -> bool:
+    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
+        return True
+    style = attributes.get("style")
+    return bool(style) and ("display:none" in style.replace(" ", "") or "visibility:hidden" in style.replace(" ", ""))
+
+
+def _is_boilerplate(attributes: dict[str, str | None]) -> bool:
+    hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''} {attributes.get('role') or ''}"
+    if len(hint) < 3:
+        return False
+    if not _BOILERPLATE_HINT.search(hint):
+        return False
+    return not _BODY_HINT.search(hint)
+
+
+class _Block:
+    __slots__ = ("text", "link_chars", "tag")
+
+    def __init__(self, text: str, link_chars: int, tag: str) -> None:
+        self.text = text
+        self.link_chars = link_chars
+        self.tag = tag
+
+
+_EXIT_BLOCK = 0
+_EXIT_LINK = 1
+_EXIT_CELL = 2
+
+
+def _walk_blocks(root: LexborNode) -> list[_Block]:
+    """Flatten a container into text blocks, one per block element, skipping hidden and boilerplate subtrees.
+
+    Iterative on purpose: a page nested 10,000 levels deep must not exhaust the Python stack."""
+    blocks: list[_Block] = []
+    pieces: list[str] = []
+    link_chars = 0
+    link_depth = 0
+    block_tags: list[str] = [root.tag or "div"]
+
+    def flush() -> None:
+        nonlocal link_chars
+        if pieces:
+            text = _LINES.sub("\n", _SPACE.sub(" ", "".join(pieces))).strip()
+            pieces.clear()
+            if text:
+                blocks.append(_Block(text, link_chars, block_tags[-1]))
+        link_chars = 0
+
+    stack: list[object] = [root]
+    while stack:
+        item = stack.pop()
+        if type(item) is int:
+            if item == _EXIT_LINK:
+                link_depth -= 1
+            elif item == _EXIT_CELL:
+                pieces.append(" \t ")
+            else:
+                flush()
+                block_tags.pop()
+            continue
+        node: LexborNode = item  # type: ignore[assignment]
+        tag = node.tag
+        if tag == "-text":
+            text = node.text_content or ""
+            pieces.append(text)
+            if link_depth:
+                link_chars += len(text.strip())
+            continue
+        if tag in _SKIP_IN_BODY or tag is None or tag.startswith("-"):
+            continue
+        if tag == "br":
+            pieces.append("\n")
+            continue
+        attributes = node.attributes
+        if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes)):
+            continue
+        if tag in _BLOCK_TAGS:
+            flush()
+            block_tags.append(tag)
+            stack.append(_EXIT_BLOCK)
+        elif tag == "a":
+            link_depth += 1
+            stack.append(_EXIT_LINK)
+        elif tag in _CELL_TAGS:
+            stack.append(_EXIT_CELL)
+        children = list(node.iter(include_text=True))
+        children.reverse()
+        stack.extend(children)
+    flush()
+    return blocks
+
+
+def _keep_block(block: _Block) -> bool:
+    text = block.text
+    length = len(text)
+    if _BOILERPLATE_LINE.match(text):
+        return False
+    density = block.link_chars / length if length else 1.0
+    if density > 0.5 and block.tag != "p":
+        return False
+    if density > 0.8:
+        return False
+    if block.tag == "li" and density > 0.3:
+        return False
+    return True
+
+
+def _paragraphs_from(nodes: Iterable[LexborNode], title: str | None) -> list[str]:
+    paragraphs: list[str] = []
+    seen: set[str] = set()
+    title_key = (title or "").strip().lower()
+    for node in nodes:
+        for block in _walk_blocks(node):
+            if not _keep_block(block):
+                continue
+            for line in block.text.split("\n"):
+                line = line.strip()
+                if not line or line in seen or (block.tag in _HEADING_TAGS and line.lower() == title_key):
+                    continue
+                seen.add(line)
+                paragraphs.append(line)
+    return paragraphs
+
+
+def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list[str]:
+    """The article body of an already parsed page, as paragraphs. The tree is modified (junk is stripped)."""
+    tree.strip_tags(_JUNK_TAGS, recursive=True)
+    body = tree.body or tree.root
+    if body is None:
+        return []
+    ranked = _score_candidates(body)
+    if not ranked:
+        return _paragraphs_from([body], title)
+    return _paragraphs_from(_content_nodes(ranked[0]), title)
+
+
+def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> list[Teaser]:
+    """Links to other stories from "related" / "recommended" blocks, kept out of the body."""
+    teasers: list[Teaser] = []
+    seen: set[str] = set()
+    for block in tree.css(_RELATED_SELECTOR):
+        for link in block.css("a[href]"):
+            title = _SPACE.sub(" ", link.text(separator=" ")).strip()
+            href = absolute_url(link.attributes.get("href"), base)
+            if len(title) < 15 or not href or href in seen or href == own_url:
+                continue
+            seen.add(href)
+            teasers.append(Teaser(title=title[:300], url=href))
+            if len(teasers) >= _MAX_TEASERS:
+                return teasers
+    return teasers
+
+
+def _page_type(metadata: PageMetadata, paragraphs: list[str]) -> str:
+    """"article" or "other", from what the page declares and the shape of its text."""
+    long_paragraphs = sum(1 for p in paragraphs if len(p) >= 80)
+    words = sum(len(p.split()) for p in paragraphs)
+    characters = sum(len(p) for p in paragraphs)
+    score = 0.0
+    if metadata.declares_article:
+        score += 2
+    if (metadata.og_type or "").lower() in ("website", "product", "profile", "video.other", "music.song"):
+        score -= 1
+    if long_paragraphs >= 3:
+        score += 1
+    if words >= 250 or characters >= 1200:
+        score += 1
+    if long_paragraphs == 0:
+        score -= 2
+    return "article" if score >= 2 else "other"
+
+
+def _check_size(content: bytes | str) -> None:
+    size = len(content) if isinstance(content, bytes) else len(content) * (1 if content.isascii() else 2)
+    if size > MAX_INPUT_BYTES:
+        raise InputTooLargeError(f"the page is {size:,} bytes, over the {MAX_INPUT_BYTES:,}-byte limit")
+
+
+def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[str, str] | None = None) -> Article:
+    """Extract the article (body paragraphs and metadata) from one HTML page.
+
+    Raises ``InputTooLargeError`` over ``MAX_INPUT_BYTES``, ``DecodeError`` for bytes that are not text and
+    ``ExtractionError`` when the page holds neither body text nor a title."""
+    if not isinstance(content, (bytes, str)):
+        raise TypeError("content must be bytes or str")
+    _check_size(content)
+    text = decode_bytes(content, headers) if isinstance(content, bytes) else content
+    if not text.strip():
+        raise ExtractionError("the page is empty")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    tree = LexborHTMLParser(text)
+    metadata = read_metadata(tree, url)
+    date = find_publication_date(tree, url, headers, metadata)
+    teasers = _teasers(tree, url or metadata.canonical_url, metadata.canonical_url)
+    paragraphs = extract_paragraphs(tree, metadata.title)
+    if not paragraphs and not metadata.title:
+        raise ExtractionError("no article text or title found in the page")
+    body_text = "\n\n".join(paragraphs)
+    canonical = metadata.canonical_url
+    return Article(
+        id=article_id_for(canonical or url, body_text),
+        title=metadata.title or (paragraphs[0][:200] if paragraphs else ""),
+        paragraphs=paragraphs,
+        url=url,
+        canonical_url=canonical,
+        site=metadata.site,
+        author=metadata.author,
+        published_at=date.value,
+        published_at_source=date.source,
+        published_at_confidence=date.confidence,
+        language=metadata.language,
+        image=metadata.image,
+        page_type=_page_type(metadata, paragraphs),
+        teasers=teasers,
+    )

@@ -1,0 +1,116 @@
+"""The store interface: what every backend (SQLite by default, PostgreSQL for shared deployments) provides.
+
+The pipeline writes through ``upsert_articles``; the reader, API and CLI read through the other methods. Keeping the
+interface small keeps the two backends honest: one contract test suite runs against each.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..model import Article
+
+__all__ = ["Store", "UpsertResult", "SearchHit", "ArticleCount", "TermCount", "StoreStats"]
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass(slots=True)
+class SearchHit:
+    article: Article
+    score: float
+    snippet: str  # plain text with [[ ]] around matched terms; the web layer escapes it, then marks them
+
+
+@dataclass(slots=True)
+class ArticleCount:
+    article: Article
+    count: int
+
+
+@dataclass(slots=True)
+class TermCount:
+    term: str
+    documents: int
+
+
+@dataclass(slots=True)
+class StoreStats:
+    articles: int
+    canonical_articles: int
+    sites: int
+    with_date: int
+    page_views: int
+    languages: dict[str, int] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """A newsloom article store. Implementations are safe to share between threads."""
+
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending named migrations in order, each in its own transaction; returns the names applied."""
+
+    @abstractmethod
+    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
+        """Insert or update articles keyed by ``Article.id``, all in one transaction."""
+
+    @abstractmethod
+    def get_article(self, article_id: str) -> Article:
+        """The article, or ``NotFoundError``."""
+
+    @abstractmethod
+    def get_articles(self, article_ids: Sequence[str]) -> list[Article]:
+        """The articles that exist among ``article_ids``, in the order given."""
+
+    @abstractmethod
+    def latest_articles(self, limit: int = 20, offset: int = 0, site: str | None = None) -> list[Article]:
+        """Newest first (publication date, else ingest time), duplicates left out."""
+
+    @abstractmethod
+    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Full-text search, best first, duplicates left out. Raises ``QueryError`` on a malformed query."""
+
+    @abstractmethod
+    def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
+        """Articles whose text holds any of ``terms``, best BM25 first: the candidate set for similarity ranking."""
+
+    @abstractmethod
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many articles hold each term (as the full-text index tokenises it)."""
+
+    @abstractmethod
+    def record_view(self, article_id: str, at: datetime | None = None) -> None:
+        """Count one reader view of an article (for Popular)."""
+
+    @abstractmethod
+    def popular(self, limit: int = 10, since: datetime | None = None) -> list[ArticleCount]:
+        """Most-viewed articles, views of duplicates credited to their canonical article."""
+
+    @abstractmethod
+    def stats(self) -> StoreStats:
+        """Counts for ``newsloom stats`` and the reader's footer."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,437 @@
+"""SQLite store: the embedded default. One file, WAL mode, FTS5 full-text index, named migrations.
+
+Concurrency: WAL lets readers run while one writer commits, so the reader never waits on an ingest. Each thread
+gets its own connection; writes take the write lock up front (BEGIN IMMEDIATE) so two writers queue on the
+busy timeout instead of failing half-way through a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ..errors import MigrationError, NotFoundError, QueryError, StoreError
+from ..model import Article, EntityMention, Teaser
+from ..search import to_fts5_query
+from .base import ArticleCount, SearchHit, Store, StoreStats, UpsertResult
+
+__all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
+
+# Snippet markers around matched terms: control characters never survive extraction, so they cannot be forged by
+# page text; the web layer escapes the snippet and then turns them into <mark>.
+MATCH_START = "\x02"
+MATCH_END = "\x03"
+
+_ARTICLE_COLUMNS = (
+    "id, url, canonical_url, site, title, author, published_at, published_at_source, published_at_confidence, "
+    "language, image, page_type, body, teasers, source, fetched_at, duplicate_of, story_id, entities, keyphrases, "
+    "summary"
+)
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_articles",
+        """
+        CREATE TABLE articles (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            url TEXT,
+            canonical_url TEXT,
+            site TEXT,
+            title TEXT NOT NULL,
+            author TEXT,
+            published_at TEXT,
+            published_at_source TEXT NOT NULL DEFAULT 'unknown',
+            published_at_confidence REAL NOT NULL DEFAULT 0,
+            language TEXT,
+            image TEXT,
+            page_type TEXT NOT NULL DEFAULT 'article',
+            body TEXT NOT NULL,
+            teasers TEXT NOT NULL DEFAULT '[]',
+            source TEXT,
+            fetched_at TEXT,
+            ingested_at TEXT NOT NULL,
+            sort_time TEXT NOT NULL,
+            duplicate_of TEXT,
+            story_id TEXT,
+            entities TEXT NOT NULL DEFAULT '[]',
+            keyphrases TEXT NOT NULL DEFAULT '[]',
+            summary TEXT,
+            content_hash TEXT NOT NULL
+        );
+        CREATE INDEX articles_sort_time ON articles (sort_time DESC);
+        CREATE INDEX articles_site ON articles (site, sort_time DESC);
+        CREATE INDEX articles_canonical_url ON articles (canonical_url);
+        CREATE INDEX articles_duplicate_of ON articles (duplicate_of);
+        CREATE INDEX articles_story ON articles (story_id);
+
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, body, content='articles', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+        END;
+        CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+        END;
+        CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN
+            INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+            INSERT INTO articles_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+        END;
+        CREATE VIRTUAL TABLE articles_vocab USING fts5vocab(articles_fts, 'row');
+
+        CREATE TABLE article_entities (
+            article_id TEXT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (article_id, name, type)
+        );
+        CREATE INDEX article_entities_name ON article_entities (name, type);
+
+        CREATE TABLE page_views (
+            article_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            views INTEGER NOT NULL,
+            PRIMARY KEY (article_id, day)
+        );
+        """,
+    ),
+]
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _content_hash(article: Article) -> str:
+    payload = json.dumps(article.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _row_to_article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        paragraphs=[p for p in row["body"].split("\n\n") if p],
+        url=row["url"],
+        canonical_url=row["canonical_url"],
+        site=row["site"],
+        author=row["author"],
+        published_at=_parse_iso(row["published_at"]),
+        published_at_source=row["published_at_source"],
+        published_at_confidence=row["published_at_confidence"],
+        language=row["language"],
+        image=row["image"],
+        page_type=row["page_type"],
+        teasers=[Teaser(**t) for t in json.loads(row["teasers"])],
+        source=row["source"],
+        fetched_at=_parse_iso(row["fetched_at"]),
+        duplicate_of=row["duplicate_of"],
+        story_id=row["story_id"],
+        entities=[EntityMention(**e) for e in json.loads(row["entities"])],
+        keyphrases=json.loads(row["keyphrases"]),
+        summary=row["summary"],
+    )
+
+
+class SQLiteStore(Store):
+    """The default store: one SQLite file (or ``":memory:"`` for a private, single-connection store)."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = 30_000) -> None:
+        self.path = str(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._memory = self.path == ":memory:"
+        if self._memory:
+            # An in-memory database lives in one connection; share it, serialised by a lock.
+            self._shared = self._open()
+            self._shared_lock = threading.RLock()
+        if migrate:
+            self.migrate()
+
+    # -- connections ------------------------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_ms / 1000
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from exc
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        connection.execute("PRAGMA foreign_keys = ON")
+        if not self._memory:
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path!r} is not a newsloom SQLite database: {exc}") from exc
+            connection.execute("PRAGMA synchronous = NORMAL")
+        with self._connections_lock:
+            self._connections.append(connection)
+        return connection
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._memory:
+            return self._shared
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+        return connection
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            if self._memory:
+                with self._shared_lock:
+                    return self._db.execute(sql, params).fetchall()
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {exc}") from exc
+
+    def _write(self, work: Callable[[sqlite3.Connection], object]) -> object:
+        """Run ``work`` in one IMMEDIATE transaction: all of it is committed, or none of it."""
+        lock = self._shared_lock if self._memory else None
+        if lock:
+            lock.acquire()
+        try:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot start a write transaction: {exc}") from exc
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+        except sqlite3.Error as exc:
+            raise StoreError(f"write failed: {exc}") from exc
+        finally:
+            if lock:
+                lock.release()
+
+    # -- schema -----------------------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        def apply(db: sqlite3.Connection) -> list[str]:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+            applied = []
+            for name, sql in MIGRATIONS:
+                if name in done:
+                    continue
+                try:
+                    for statement in _split_sql(sql):
+                        db.execute(statement)
+                except sqlite3.Error as exc:
+                    raise MigrationError(f"migration {name} failed and was rolled back: {exc}") from exc
+                db.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, datetime.now(timezone.utc).isoformat()),
+                )
+                applied.append(name)
+            return applied
+
+        return self._write(apply)  # type: ignore[return-value]
+
+    def applied_migrations(self) -> list[str]:
+        return [row[0] for row in self._read("SELECT name FROM schema_migrations ORDER BY name")]
+
+    # -- writes -----------------------------------------------------------------------------------------------
+    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
+        batch = list(articles)
+        if not batch:
+            return UpsertResult()
+        now = datetime.now(timezone.utc).isoformat()
+
+        def apply(db: sqlite3.Connection) -> UpsertResult:
+            result = UpsertResult()
+            for article in batch:
+                content_hash = _content_hash(article)
+                existing = db.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+                if existing is not None and existing[0] == content_hash:
+                    result.unchanged += 1
+                    continue
+                published = _iso(article.published_at)
+                values = (
+                    article.id, article.url, article.canonical_url, article.site, article.title, article.author,
+                    published, article.published_at_source, article.published_at_confidence, article.language,
+                    article.image, article.page_type, "\n\n".join(article.paragraphs),
+                    json.dumps([{"title": t.title, "excerpt": t.excerpt, "url": t.url} for t in article.teasers]),
+                    article.source, _iso(article.fetched_at), now, published or now, article.duplicate_of,
+                    article.story_id,
+                    json.dumps([{"name": e.name, "type": e.type, "count": e.count} for e in article.entities]),
+                    json.dumps(article.keyphrases), article.summary, content_hash,
+                )
+                if existing is None:
+                    db.execute(
+                        "INSERT INTO articles (id, url, canonical_url, site, title, author, published_at, "
+                        "published_at_source, published_at_confidence, language, image, page_type, body, teasers, "
+                        "source, fetched_at, ingested_at, sort_time, duplicate_of, story_id, entities, keyphrases, "
+                        "summary, content_hash) VALUES (" + ", ".join("?" * len(values)) + ")",
+                        values,
+                    )
+                    result.inserted += 1
+                else:
+                    # Keep the first ingest time: re-ingesting a page must not move it to the top of "latest".
+                    db.execute(
+                        "UPDATE articles SET url=?, canonical_url=?, site=?, title=?, author=?, published_at=?, "
+                        "published_at_source=?, published_at_confidence=?, language=?, image=?, page_type=?, body=?, "
+                        "teasers=?, source=?, fetched_at=?, sort_time=COALESCE(?, ingested_at), duplicate_of=?, "
+                        "story_id=?, entities=?, keyphrases=?, summary=?, content_hash=? WHERE id=?",
+                        values[1:16] + (published,) + values[18:] + (article.id,),
+                    )
+                    db.execute("DELETE FROM article_entities WHERE article_id = ?", (article.id,))
+                    result.updated += 1
+                db.executemany(
+                    "INSERT OR REPLACE INTO article_entities (article_id, name, type, count) VALUES (?, ?, ?, ?)",
+                    [(article.id, e.name, e.type, e.count) for e in article.entities],
+                )
+            return result
+
+        return self._write(apply)  # type: ignore[return-value]
+
+    def record_view(self, article_id: str, at: datetime | None = None) -> None:
+        day = (at or datetime.now(timezone.utc)).date().isoformat()
+        self._write(
+            lambda db: db.execute(
+                "INSERT INTO page_views (article_id, day, views) VALUES (?, ?, 1) "
+                "ON CONFLICT (article_id, day) DO UPDATE SET views = views + 1",
+                (article_id, day),
+            )
+        )
+
+    # -- reads ------------------------------------------------------------------------------------------------
+    def get_article(self, article_id: str) -> Article:
+        rows = self._read(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,))
+        if not rows:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        return _row_to_article(rows[0])
+
+    def get_articles(self, article_ids: Sequence[str]) -> list[Article]:
+        if not article_ids:
+            return []
+        placeholders = ", ".join("?" * len(article_ids))
+        rows = self._read(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({placeholders})", list(article_ids))
+        by_id = {row["id"]: _row_to_article(row) for row in rows}
+        return [by_id[i] for i in article_ids if i in by_id]
+
+    def latest_articles(self, limit: int = 20, offset: int = 0, site: str | None = None) -> list[Article]:
+        where = "duplicate_of IS NULL" + (" AND site = ?" if site else "")
+        params: list[object] = [site] if site else []
+        rows = self._read(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {where} ORDER BY sort_time DESC, rowid DESC LIMIT ? OFFSET ?",
+            params + [limit, offset],
+        )
+        return [_row_to_article(row) for row in rows]
+
+    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        match = to_fts5_query(query)
+        try:
+            rows = self._read(
+                f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLUMNS.split(','))}, "
+                f"bm25(articles_fts, 10.0, 1.0) AS score, "
+                f"snippet(articles_fts, 1, '{MATCH_START}', '{MATCH_END}', ' … ', 32) AS snippet "
+                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+                "WHERE articles_fts MATCH ? AND a.duplicate_of IS NULL ORDER BY score LIMIT ? OFFSET ?",
+                (match, limit, offset),
+            )
+        except StoreError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        return [SearchHit(_row_to_article(row), -row["score"], row["snippet"]) for row in rows]
+
+    def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
+        if not terms:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        # "NOT IN (NULL)" would exclude everything, so an empty exclusion list drops the clause.
+        not_excluded = f"AND a.id NOT IN ({', '.join('?' * len(exclude))}) " if exclude else ""
+        rows = self._read(
+            f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLUMNS.split(','))} "
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ? AND a.duplicate_of IS NULL {not_excluded}"
+            "ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT ?",
+            [match, *exclude, limit],
+        )
+        return [_row_to_article(row) for row in rows]
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        placeholders = ", ".join("?" * len(terms))
+        rows = self._read(f"SELECT term, doc FROM articles_vocab WHERE term IN ({placeholders})", list(terms))
+        return {row[0]: row[1] for row in rows}
+
+    def article_count(self) -> int:
+        return self._read("SELECT count(*) FROM articles")[0][0]
+
+    def popular(self, limit: int = 10, since: datetime | None = None) -> list[ArticleCount]:
+        since_day = (since or datetime.now(timezone.utc) - timedelta(days=36500)).date().isoformat()
+        rows = self._read(
+            "SELECT COALESCE(a.duplicate_of, a.id) AS canonical, SUM(v.views) AS views FROM page_views v "
+            "JOIN articles a ON a.id = v.article_id WHERE v.day >= ? GROUP BY canonical "
+            "ORDER BY views DESC, canonical LIMIT ?",
+            (since_day, limit),
+        )
+        articles = {a.id: a for a in self.get_articles([row[0] for row in rows])}
+        return [ArticleCount(articles[row[0]], row[1]) for row in rows if row[0] in articles]
+
+    def stats(self) -> StoreStats:
+        row = self._read(
+            "SELECT count(*), sum(duplicate_of IS NULL), count(DISTINCT site), sum(published_at IS NOT NULL) FROM articles"
+        )[0]
+        views = self._read("SELECT COALESCE(sum(views), 0) FROM page_views")[0][0]
+        languages = {
+            r[0] or "unknown": r[1]
+            for r in self._read("SELECT language, count(*) FROM articles GROUP BY language ORDER BY 2 DESC")
+        }
+        return StoreStats(row[0], row[1] or 0, row[2], row[3] or 0, views, languages)
+
+    def integrity_check(self) -> str:
+        """SQLite's own check of the file plus FTS5's check of the index against the articles table."""
+        result = self._read("PRAGMA integrity_check")[0][0]
+        self._write(lambda db: db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"))
+        return result
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                try:
+                    connection.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies (which hold ';') whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,776 @@
+"""Streaming story clustering: each article, in publication order, joins a live story or opens a new one.
+
+How one decision is made (``StoryClusterer.add``):
+
+1. The article becomes two unit vectors: sublinear TF-IDF over title (counted ``title_weight`` times) and the
+   lead of the body, with document frequencies kept up to date as the stream goes; and an entity vector over
+   the given entities, or proper nouns found in the text when none are given.
+2. Candidate stories come from an inverted index over each live story's top centroid terms, walked from the
+   article's rarest term down, under a budget of postings, so the cost does not grow with the number of stories.
+3. Each candidate is scored ``(1 - entity_weight) * text_cosine + entity_weight * entity_cosine`` against its
+   centroid, times a time factor: 1 while the article falls within ``grace_days`` of the story's time span,
+   then ``exp(-extra_days / decay_days)``. Two earthquakes a year apart are two stories.
+4. Two thresholds: at or above ``join_similarity`` the article joins; between ``ambiguous_similarity`` and
+   it, the article joins only if it is close to one of the story's own articles (``member_similarity``),
+   which keeps a broad story from swallowing a neighbouring event of the same kind.
+5. When the article was also close to a second story, the two centroids are compared and the stories merged
+   if they are one (``merge_similarity``); the assignment lists the absorbed ids so a store can re-point them.
+
+Late articles (published before the stream's clock) are scored against story time spans, so they join the
+story they belong to as long as it is live. Stories idle longer than ``window_days`` (or, in undated streams,
+for ``idle_articles`` articles) are archived: dropped from the index, kept as plain ``StoryRecord`` values
+until ``pop_archived`` hands them to the caller. All state is plain data (``to_state`` / ``from_state``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from newsloom.errors import InputError, NotFoundError
+from newsloom.model import EntityMention
+from newsloom.stories.text import (
+    DocumentFrequencies,
+    cosine,
+    count_terms,
+    proper_nouns_of,
+    top_terms,
+    unit,
+    weighted_vector,
+    words_of,
+)
+
+__all__ = [
+    "StoryOptions",
+    "StoryAssignment",
+    "StoryRecord",
+    "RelatedArticle",
+    "StoryClusterer",
+]
+
+_DAY = 86_400.0
+_STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class StoryOptions:
+    """Tuning of the clusterer. The defaults were chosen once for three different labelled sets together
+    (ECB+, News-Cluster, GVA shootings; see bench/stories.py) and are not tuned to any one of them."""
+
+    join_similarity: float = 0.40
+    ambiguous_similarity: float = 0.22
+    member_similarity: float = 0.45
+    merge_similarity: float = 0.55
+    entity_weight: float = 0.35
+    title_weight: float = 2.0
+    max_body_chars: int = 6_000
+    article_terms: int = 100
+    centroid_terms: int = 150
+    index_terms: int = 30
+    query_terms: int = 30
+    postings_budget: int = 3_000
+    candidates: int = 24
+    grace_days: float = 3.0
+    decay_days: float = 10.0
+    window_days: float = 30.0
+    idle_articles: int = 200_000
+    max_active_stories: int = 300_000
+    members_kept: int = 100
+    max_vocabulary: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.entity_weight <= 1.0:
+            raise ValueError("entity_weight must be within [0, 1]")
+        if self.ambiguous_similarity > self.join_similarity:
+            raise ValueError("ambiguous_similarity must not exceed join_similarity")
+        if self.window_days <= 0 or self.decay_days <= 0:
+            raise ValueError("window_days and decay_days must be positive")
+
+
+@dataclass(slots=True, frozen=True)
+class StoryAssignment:
+    """The decision for one article. ``merged_from`` lists stories absorbed into ``story_id`` by this add."""
+
+    story_id: str
+    is_new: bool
+    merged_from: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class StoryRecord:
+    """A story as plain data, for the store and the reader (times in UTC; None for undated streams)."""
+
+    id: str
+    title: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    article_ids: list[str]
+    article_count: int
+    top_terms: list[str]
+    top_entities: list[str]
+    volume_per_day: dict[str, int]
+    volume_per_hour: dict[str, int]
+    archived: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("first_seen", "last_seen"):
+            value = data[key]
+            data[key] = value.isoformat() if value is not None else None
+        return data
+
+
+@dataclass(slots=True, frozen=True)
+class RelatedArticle:
+    """One related article with the reason it is shown ("same story" or "shares: Hamas, Rafah")."""
+
+    article_id: str
+    story_id: str
+    score: float
+    reason: str
+
+
+@dataclass(slots=True)
+class _Member:
+    article_id: str
+    title: str
+    vector: dict[str, float]
+    entities: dict[str, float]
+    published: float | None
+    sequence: int
+
+
+@dataclass(slots=True)
+class _Story:
+    id: str
+    sequence: int  # when it was opened; the older story survives a merge
+    text_sum: dict[str, float] = field(default_factory=dict)
+    entity_sum: dict[str, float] = field(default_factory=dict)
+    centroid: dict[str, float] = field(default_factory=dict)
+    entity_centroid: dict[str, float] = field(default_factory=dict)
+    indexed_terms: list[str] = field(default_factory=list)
+    members: list[_Member] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+    first_seen: float | None = None
+    last_seen: float | None = None
+    last_sequence: int = 0
+    volume_per_hour: Counter[str] = field(default_factory=Counter)
+    earliest: tuple[float, int, str] | None = None  # (time or inf, sequence, title) of the earliest article
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InputError(f"published_at must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # naive times are taken as UTC
+    return value.timestamp()
+
+
+def _datetime(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _hour_key(value: float) -> str:
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H")
+
+
+def story_id_for(article_id: str) -> str:
+    """Stable story id, derived from the article that opened the story."""
+    return "s" + hashlib.sha256(("story:" + article_id).encode("utf-8")).hexdigest()[:15]
+
+
+def _entity_keys(entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str]) -> list[str]:
+    """Lower-cased entity names, each multi-word name also as its words (so "Reid" meets "Tara Reid")."""
+    keys: list[str] = []
+    for entity in entities:
+        if isinstance(entity, EntityMention):
+            name = entity.name
+        elif isinstance(entity, tuple) and entity:
+            name = str(entity[0])
+        elif isinstance(entity, Mapping):
+            name = str(entity.get("name", ""))
+        elif isinstance(entity, str):
+            name = entity
+        else:
+            raise InputError(f"an entity must be an EntityMention, (name, type), mapping or str, not {entity!r}")
+        words = [word for word in proper_nouns_of(name.title()) if " " not in word]
+        phrase = " ".join(words)
+        if not phrase:
+            continue
+        keys.append(phrase)
+        if len(words) > 1:
+            keys.extend(words)
+    return keys
+
+
+class StoryClusterer:
+    """Single-pass story clustering over a stream of articles; see the module docstring for the rules."""
+
+    def __init__(self, options: StoryOptions | None = None) -> None:
+        self.options = options or StoryOptions()
+        self.frequencies = DocumentFrequencies(self.options.max_vocabulary)
+        self.clock: float | None = None  # latest publication time seen
+        self.sequence = 0  # articles added so far
+        self._stories: dict[str, _Story] = {}
+        self._postings: dict[str, dict[str, float]] = {}
+        self._article_story: dict[str, str] = {}
+        self._archived: list[StoryRecord] = []
+        self._display: dict[str, str] = {}  # entity key -> a surface form, for reasons
+        self._expiry_heap: list[tuple[float, str]] = []
+        self._sequence_heap: list[tuple[int, str]] = []
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def active_story_count(self) -> int:
+        return len(self._stories)
+
+    def add(
+        self,
+        article_id: str,
+        title: str | None,
+        text: str | None,
+        published_at: datetime | None = None,
+        entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str] | None = None,
+    ) -> StoryAssignment:
+        """Assign one article to a story. Adding an article id again returns its current story."""
+        if not isinstance(article_id, str) or not article_id:
+            raise InputError("article_id must be a non-empty string")
+        title = self._checked_text("title", title)
+        text = self._checked_text("text", text)
+        published = _timestamp(published_at)
+        known = self._article_story.get(article_id)
+        if known is not None:
+            return StoryAssignment(known, is_new=False)
+
+        self.sequence += 1
+        vector, entity_vector = self._vectors(title, text, entities)
+        if published is not None and (self.clock is None or published > self.clock):
+            self.clock = published
+        self._archive_idle()
+
+        scored = self._score_candidates(vector, entity_vector, published)
+        chosen = self._choose(scored, vector, entity_vector, published)
+        member = _Member(article_id, title, vector, entity_vector, published, self.sequence)
+        if chosen is None:
+            story = self._open_story(article_id)
+            self._join(story, member)
+            return StoryAssignment(story.id, is_new=True)
+        story = self._stories[chosen]
+        self._join(story, member)
+        merged = self._merge_neighbours(story, [sid for sid, score in scored if sid != chosen and score >= self.options.ambiguous_similarity])
+        survivor = self._article_story[article_id]
+        return StoryAssignment(survivor, is_new=False, merged_from=tuple(merged))
+
+    def story(self, story_id: str) -> StoryRecord:
+        """The record of a live story, or of an archived one not yet handed out by ``pop_archived``."""
+        live = self._stories.get(story_id)
+        if live is not None:
+            return self._record(live, archived=False)
+        for record in self._archived:
+            if record.id == story_id:
+                return record
+        raise NotFoundError(f"no live story {story_id!r}")
+
+    def stories(self) -> list[StoryRecord]:
+        """Records of all live stories, largest first."""
+        records = [self._record(story, archived=False) for story in self._stories.values()]
+        records.sort(key=lambda record: (-record.article_count, record.id))
+        return records
+
+    def story_of(self, article_id: str) -> str:
+        """The live story an article belongs to."""
+        try:
+            return self._article_story[article_id]
+        except KeyError:
+            raise NotFoundError(f"article {article_id!r} is not in a live story") from None
+
+    def pop_archived(self) -> list[StoryRecord]:
+        """Stories archived since the last call, for the caller to persist; the clusterer forgets them."""
+        archived, self._archived = self._archived, []
+        return archived
+
+    def archive_all(self) -> None:
+        """Archive every live story (end of a batch run)."""
+        for story_id in list(self._stories):
+            self._archive(story_id)
+
+    def related_articles(self, article_id: str, k: int = 5) -> list[RelatedArticle]:
+        """Up to ``k`` related articles: same-story articles first (closest first), then articles of the
+        most similar other stories, each with a reason."""
+        if k <= 0:
+            return []
+        story = self._stories[self.story_of(article_id)]
+        query = next((member for member in story.members if member.article_id == article_id), None)
+        related: list[RelatedArticle] = []
+        if query is None:  # an old member whose vector is no longer kept: same story only
+            for other_id in story.article_ids:
+                if other_id != article_id and len(related) < k:
+                    related.append(RelatedArticle(other_id, story.id, 1.0, "same story"))
+            return related
+        same = sorted(
+            (
+                (self._pair_similarity(query, member), member.article_id)
+                for member in story.members
+                if member.article_id != article_id
+            ),
+            key=lambda item: (-item[0], item[1]),
+        )
+        related.extend(RelatedArticle(other, story.id, round(score, 4), "same story") for score, other in same[:k])
+        kept = {member.article_id for member in story.members}
+        for other_id in story.article_ids:  # members whose vectors were dropped still belong to the story
+            if len(related) >= k:
+                return related
+            if other_id not in kept:
+                related.append(RelatedArticle(other_id, story.id, 0.0, "same story"))
+        if len(related) >= k:
+            return related
+        others: list[tuple[float, _Member, str]] = []
+        for candidate_id, _ in self._retrieve(query.vector, limit=self.options.candidates):
+            if candidate_id == story.id:
+                continue
+            for member in self._stories[candidate_id].members:
+                others.append((self._pair_similarity(query, member), member, candidate_id))
+        others.sort(key=lambda item: (-item[0], item[1].article_id))
+        for score, member, candidate_id in others[: k - len(related)]:
+            related.append(RelatedArticle(member.article_id, candidate_id, round(score, 4), self._reason(query, member)))
+        return related
+
+    # ------------------------------------------------------------------ features
+
+    @staticmethod
+    def _checked_text(name: str, value: str | None) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise InputError(f"{name} must be a string, not {type(value).__name__}")
+        return value
+
+    def _vectors(
+        self, title: str, text: str, entities: Iterable[Any] | None
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        options = self.options
+        body = text[: options.max_body_chars]
+        if title and body.startswith(title):  # many extractors repeat the headline as the first line
+            body = body[len(title) :]
+        term_counts = count_terms(words_of(title), options.title_weight)
+        count_terms(words_of(body), 1.0, into=term_counts)
+        if entities is not None:
+            entity_keys = _entity_keys(entities)
+        else:
+            if len(self._display) > 500_000:  # display names are a convenience: bounded, rebuilt as we go
+                self._display.clear()
+            entity_keys = proper_nouns_of(title + ".\n" + body, self._display)
+        entity_counts = Counter(entity_keys)
+        self.frequencies.add(term_counts.keys() | {"\x00" + key for key in entity_counts})
+        vector = weighted_vector(term_counts, self.frequencies, options.article_terms)
+        entity_vector = self._entity_vector(entity_counts)
+        return vector, entity_vector
+
+    def _entity_vector(self, entity_counts: Mapping[str, int]) -> dict[str, float]:
+        # Entities share the document-frequency table under a prefix, so their IDF is their own.
+        frequencies = self.frequencies
+        weights = {
+            key: (1.0 + math.log(count)) * frequencies.idf("\x00" + key) for key, count in entity_counts.items()
+        }
+        if len(weights) > self.options.article_terms:
+            weights = dict(sorted(weights.items(), key=lambda item: -item[1])[: self.options.article_terms])
+        return unit(weights)
+
+    # ------------------------------------------------------------------ scoring
+
+    def _time_factor(self, published: float | None, first: float | None, last: float | None) -> float:
+        if published is None or first is None or last is None:
+            return 1.0
+        if published < first:
+            gap = first - published
+        elif published > last:
+            gap = published - last
+        else:
+            return 1.0
+        extra_days = gap / _DAY - self.options.grace_days
+        if extra_days <= 0:
+            return 1.0
+        return math.exp(-extra_days / self.options.decay_days)
+
+    def _combine(self, text_similarity: float, entity_similarity: float | None) -> float:
+        if entity_similarity is None:
+            return text_similarity
+        weight = self.options.entity_weight
+        return (1.0 - weight) * text_similarity + weight * entity_similarity
+
+    def _story_similarity(
+        self, story: _Story, vector: dict[str, float], entities: dict[str, float], published: float | None
+    ) -> float:
+        entity_similarity = cosine(entities, story.entity_centroid) if entities and story.entity_centroid else None
+        score = self._combine(cosine(vector, story.centroid), entity_similarity)
+        return score * self._time_factor(published, story.first_seen, story.last_seen)
+
+    def _pair_similarity(self, left: _Member, right: _Member) -> float:
+        entity_similarity = cosine(left.entities, right.entities) if left.entities and right.entities else None
+        return self._combine(cosine(left.vector, right.vector), entity_similarity)
+
+    def _retrieve(self, vector: Mapping[str, float], limit: int) -> list[tuple[str, float]]:
+        """Live stories sharing the article's rarest heavy terms, by partial dot product (best first)."""
+        postings = self._postings
+        frequencies = self.frequencies.counts
+        query = sorted(top_terms(vector, self.options.query_terms), key=lambda term: frequencies.get(term, 0))
+        partial: dict[str, float] = {}
+        budget = self.options.postings_budget
+        for term in query:
+            posting = postings.get(term)
+            if not posting:
+                continue
+            if len(posting) > budget and partial:
+                continue  # too common to discriminate, and rarer terms already found candidates
+            weight = vector[term]
+            for story_id, story_weight in posting.items():
+                partial[story_id] = partial.get(story_id, 0.0) + weight * story_weight
+            budget -= len(posting)
+            if budget <= 0:
+                break
+        if len(partial) > limit:
+            return heapq.nlargest(limit, partial.items(), key=lambda item: item[1])
+        return sorted(partial.items(), key=lambda item: -item[1])
+
+    def _score_candidates(
+        self, vector: dict[str, float], entities: dict[str, float], published: float | None
+    ) -> list[tuple[str, float]]:
+        stories = self._stories
+        scored = [
+            (story_id, self._story_similarity(stories[story_id], vector, entities, published))
+            for story_id, _ in self._retrieve(vector, self.options.candidates)
+        ]
+        scored.sort(key=lambda item: (-item[1], stories[item[0]].sequence))
+        return scored
+
+    def _choose(
+        self,
+        scored: Sequence[tuple[str, float]],
+        vector: dict[str, float],
+        entities: dict[str, float],
+        published: float | None,
+    ) -> str | None:
+        options = self.options
+        if not scored or scored[0][1] < options.ambiguous_similarity:
+            return None
+        if scored[0][1] >= options.join_similarity:
+            return scored[0][0]
+        # Ambiguous: trust the story only if the article is close to one of its own articles.
+        probe = _Member("", "", vector, entities, published, 0)
+        best_id, best_score = None, options.member_similarity
+        for story_id, score in scored:
+            if score < options.ambiguous_similarity:
+                break
+            story = self._stories[story_id]
+            for member in story.members:
+                member_score = self._pair_similarity(probe, member) * self._time_factor(
+                    published, member.published, member.published
+                )
+                if member_score >= best_score:
+                    best_id, best_score = story_id, member_score
+        return best_id
+
+    # ------------------------------------------------------------------ story upkeep
+
+    def _open_story(self, article_id: str) -> _Story:
+        story_id = story_id_for(article_id)
+        while story_id in self._stories:  # only when an article id is re-added after its story was archived
+            story_id = story_id_for(story_id)
+        story = _Story(id=story_id, sequence=self.sequence)
+        self._stories[story_id] = story
+        return story
+
+    def _join(self, story: _Story, member: _Member) -> None:
+        options = self.options
+        for term, weight in member.vector.items():
+            story.text_sum[term] = story.text_sum.get(term, 0.0) + weight
+        for key, weight in member.entities.items():
+            story.entity_sum[key] = story.entity_sum.get(key, 0.0) + weight
+        story.members.append(member)
+        if len(story.members) > options.members_kept:
+            story.members.pop(0)
+        story.article_ids.append(member.article_id)
+        self._article_story[member.article_id] = story.id
+        story.last_sequence = member.sequence
+        if member.published is not None:
+            story.first_seen = member.published if story.first_seen is None else min(story.first_seen, member.published)
+            story.last_seen = member.published if story.last_seen is None else max(story.last_seen, member.published)
+            story.volume_per_hour[_hour_key(member.published)] += 1
+        earliest_key = (member.published if member.published is not None else math.inf, member.sequence, member.title)
+        if story.earliest is None or earliest_key < story.earliest:
+            story.earliest = earliest_key
+        self._refresh_centroid(story)
+        heapq.heappush(self._sequence_heap, (story.last_sequence, story.id))
+        if story.last_seen is not None:
+            heapq.heappush(self._expiry_heap, (story.last_seen, story.id))
+
+    def _refresh_centroid(self, story: _Story) -> None:
+        options = self.options
+        keep = options.centroid_terms
+        if len(story.text_sum) > 3 * keep:  # bound memory of big stories: the tail never reaches the centroid
+            story.text_sum = dict(sorted(story.text_sum.items(), key=lambda item: -item[1])[: 2 * keep])
+        if len(story.entity_sum) > 3 * keep:
+            story.entity_sum = dict(sorted(story.entity_sum.items(), key=lambda item: -item[1])[: 2 * keep])
+        centroid = story.text_sum
+        if len(centroid) > keep:
+            centroid = dict(sorted(centroid.items(), key=lambda item: -item[1])[:keep])
+        story.centroid = unit(centroid)
+        entity_centroid = story.entity_sum
+        if len(entity_centroid) > keep:
+            entity_centroid = dict(sorted(entity_centroid.items(), key=lambda item: -item[1])[:keep])
+        story.entity_centroid = unit(entity_centroid)
+        self._reindex(story)
+
+    def _reindex(self, story: _Story) -> None:
+        postings = self._postings
+        for term in story.indexed_terms:
+            posting = postings.get(term)
+            if posting is not None:
+                posting.pop(story.id, None)
+                if not posting:
+                    del postings[term]
+        story.indexed_terms = top_terms(story.centroid, self.options.index_terms)
+        for term in story.indexed_terms:
+            postings.setdefault(term, {})[story.id] = story.centroid[term]
+
+    def _unindex(self, story: _Story) -> None:
+        postings = self._postings
+        for term in story.indexed_terms:
+            posting = postings.get(term)
+            if posting is not None:
+                posting.pop(story.id, None)
+                if not posting:
+                    del postings[term]
+        story.indexed_terms = []
+
+    def _merge_neighbours(self, story: _Story, neighbour_ids: Iterable[str]) -> list[str]:
+        """Merge stories that the new article showed to be the same as ``story``; returns absorbed ids."""
+        merged: list[str] = []
+        survivor = story
+        for neighbour_id in neighbour_ids:
+            neighbour = self._stories.get(neighbour_id)
+            if neighbour is None or neighbour is survivor:
+                continue
+            entity_similarity = (
+                cosine(survivor.entity_centroid, neighbour.entity_centroid)
+                if survivor.entity_centroid and neighbour.entity_centroid
+                else None
+            )
+            score = self._combine(cosine(survivor.centroid, neighbour.centroid), entity_similarity)
+            if neighbour.first_seen is not None and neighbour.last_seen is not None:
+                score *= max(
+                    self._time_factor(neighbour.first_seen, survivor.first_seen, survivor.last_seen),
+                    self._time_factor(neighbour.last_seen, survivor.first_seen, survivor.last_seen),
+                )
+            if score < self.options.merge_similarity:
+                continue
+            older, newer = (survivor, neighbour) if survivor.sequence <= neighbour.sequence else (neighbour, survivor)
+            self._absorb(older, newer)
+            merged.append(newer.id)
+            survivor = older
+        return merged
+
+    def _absorb(self, keeper: _Story, absorbed: _Story) -> None:
+        self._unindex(absorbed)
+        del self._stories[absorbed.id]
+        for term, weight in absorbed.text_sum.items():
+            keeper.text_sum[term] = keeper.text_sum.get(term, 0.0) + weight
+        for key, weight in absorbed.entity_sum.items():
+            keeper.entity_sum[key] = keeper.entity_sum.get(key, 0.0) + weight
+        keeper.members = sorted(keeper.members + absorbed.members, key=lambda member: member.sequence)[
+            -self.options.members_kept :
+        ]
+        keeper.article_ids.extend(absorbed.article_ids)
+        for article_id in absorbed.article_ids:
+            self._article_story[article_id] = keeper.id
+        for time in (absorbed.first_seen, absorbed.last_seen):
+            if time is not None:
+                keeper.first_seen = time if keeper.first_seen is None else min(keeper.first_seen, time)
+                keeper.last_seen = time if keeper.last_seen is None else max(keeper.last_seen, time)
+        keeper.volume_per_hour.update(absorbed.volume_per_hour)
+        keeper.last_sequence = max(keeper.last_sequence, absorbed.last_sequence)
+        if absorbed.earliest is not None and (keeper.earliest is None or absorbed.earliest < keeper.earliest):
+            keeper.earliest = absorbed.earliest
+        self._refresh_centroid(keeper)
+        heapq.heappush(self._sequence_heap, (keeper.last_sequence, keeper.id))
+        if keeper.last_seen is not None:
+            heapq.heappush(self._expiry_heap, (keeper.last_seen, keeper.id))
+
+    def _archive_idle(self) -> None:
+        """Archive stories idle past the window (by time, by article count) or over the live-story cap."""
+        options = self.options
+        stories = self._stories
+        if self.clock is not None:
+            cutoff = self.clock - options.window_days * _DAY
+            heap = self._expiry_heap
+            while heap and heap[0][0] < cutoff:
+                last_seen, story_id = heapq.heappop(heap)
+                story = stories.get(story_id)
+                if story is not None and story.last_seen == last_seen:
+                    self._archive(story_id)
+        heap_by_sequence = self._sequence_heap
+        oldest_allowed = self.sequence - options.idle_articles
+        while heap_by_sequence and (
+            heap_by_sequence[0][0] < oldest_allowed or len(stories) >= options.max_active_stories
+        ):
+            last_sequence, story_id = heapq.heappop(heap_by_sequence)
+            story = stories.get(story_id)
+            if story is not None and story.last_sequence == last_sequence:
+                self._archive(story_id)
+        for heap in (self._expiry_heap, self._sequence_heap):  # drop stale entries now and then
+            if len(heap) > 4 * len(stories) + 1024:
+                live = [entry for entry in heap if entry[1] in stories]
+                heapq.heapify(live)
+                heap[:] = live
+
+    def _archive(self, story_id: str) -> None:
+        story = self._stories.pop(story_id)
+        self._unindex(story)
+        for article_id in story.article_ids:
+            if self._article_story.get(article_id) == story_id:
+                del self._article_story[article_id]
+        self._archived.append(self._record(story, archived=True))
+
+    # ------------------------------------------------------------------ records
+
+    def _record(self, story: _Story, archived: bool) -> StoryRecord:
+        volume_per_day: Counter[str] = Counter()
+        for hour, count in story.volume_per_hour.items():
+            volume_per_day[hour[:10]] += count
+        return StoryRecord(
+            id=story.id,
+            title=self._central_title(story),
+            first_seen=_datetime(story.first_seen),
+            last_seen=_datetime(story.last_seen),
+            article_ids=list(story.article_ids),
+            article_count=len(story.article_ids),
+            top_terms=top_terms(story.centroid, 10),
+            top_entities=[self._display.get(key, key.title()) for key in top_terms(story.entity_centroid, 10)],
+            volume_per_day=dict(sorted(volume_per_day.items())),
+            volume_per_hour=dict(sorted(story.volume_per_hour.items())),
+            archived=archived,
+        )
+
+    def _central_title(self, story: _Story) -> str:
+        """Title of the member closest to the centroid; the earliest article breaks ties (and small stories)."""
+        if len(story.members) <= 2:
+            return story.earliest[2] if story.earliest else ""
+        best = max(
+            (member for member in story.members if member.title),
+            key=lambda member: (
+                round(cosine(member.vector, story.centroid), 3),
+                -(member.published if member.published is not None else math.inf),
+                -member.sequence,
+            ),
+            default=None,
+        )
+        return best.title if best is not None else (story.earliest[2] if story.earliest else "")
+
+    def _reason(self, query: _Member, other: _Member) -> str:
+        # Whole names ("Tara Reid") before their words, then by weight in both articles.
+        shared = sorted(
+            (key for key in query.entities if key in other.entities),
+            key=lambda key: (" " not in key, -(query.entities[key] * other.entities[key])),
+        )
+        names: list[str] = []
+        for key in shared:
+            name = self._display.get(key, key.title())
+            if not any(key in existing.lower() for existing in names):
+                names.append(name)
+            if len(names) == 3:
+                break
+        if not names:
+            terms = sorted(
+                (term for term in query.vector if term in other.vector),
+                key=lambda term: -(query.vector[term] * other.vector[term]),
+            )
+            names = terms[:3]
+        return "shares: " + ", ".join(names) if names else "similar text"
+
+    # ------------------------------------------------------------------ state as plain data
+
+    def to_state(self) -> dict[str, Any]:
+        """All state as JSON-ready plain data (live stories with their kept member vectors)."""
+        return {
+            "version": _STATE_VERSION,
+            "options": asdict(self.options),
+            "clock": self.clock,
+            "sequence": self.sequence,
+            "documents": self.frequencies.documents,
+            "document_frequencies": self.frequencies.counts,
+            "display": self._display,
+            "stories": [self._story_state(story) for story in self._stories.values()],
+            "archived": [record.to_dict() for record in self._archived],
+        }
+
+    @staticmethod
+    def _story_state(story: _Story) -> dict[str, Any]:
+        return {
+            "id": story.id,
+            "sequence": story.sequence,
+            "text_sum": story.text_sum,
+            "entity_sum": story.entity_sum,
+            "members": [asdict(member) for member in story.members],
+            "article_ids": story.article_ids,
+            "first_seen": story.first_seen,
+            "last_seen": story.last_seen,
+            "last_sequence": story.last_sequence,
+            "volume_per_hour": dict(story.volume_per_hour),
+            "earliest": (
+                [None if math.isinf(story.earliest[0]) else story.earliest[0], *story.earliest[1:]]
+                if story.earliest
+                else None
+            ),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> StoryClusterer:
+        """Rebuild a clusterer saved by ``to_state``; the index is rebuilt from the centroids."""
+        try:
+            if state.get("version") != _STATE_VERSION:
+                raise InputError(f"unsupported story-clusterer state version {state.get('version')!r}")
+            clusterer = cls(StoryOptions(**state["options"]))
+            clusterer.clock = state["clock"]
+            clusterer.sequence = int(state["sequence"])
+            clusterer.frequencies.documents = int(state["documents"])
+            clusterer.frequencies.counts = {str(k): int(v) for k, v in state["document_frequencies"].items()}
+            clusterer._display = dict(state["display"])
+            for data in state["stories"]:
+                story = _Story(id=data["id"], sequence=int(data["sequence"]))
+                story.text_sum = dict(data["text_sum"])
+                story.entity_sum = dict(data["entity_sum"])
+                story.members = [_Member(**member) for member in data["members"]]
+                story.article_ids = list(data["article_ids"])
+                story.first_seen = data["first_seen"]
+                story.last_seen = data["last_seen"]
+                story.last_sequence = int(data["last_sequence"])
+                story.volume_per_hour = Counter(data["volume_per_hour"])
+                earliest = data["earliest"]
+                if earliest:
+                    time = math.inf if earliest[0] is None else float(earliest[0])
+                    story.earliest = (time, int(earliest[1]), str(earliest[2]))
+                clusterer._stories[story.id] = story
+                for article_id in story.article_ids:
+                    clusterer._article_story[article_id] = story.id
+                clusterer._refresh_centroid(story)
+                heapq.heappush(clusterer._sequence_heap, (story.last_sequence, story.id))
+                if story.last_seen is not None:
+                    heapq.heappush(clusterer._expiry_heap, (story.last_seen, story.id))
+            for record in state["archived"]:
+                record = dict(record)
+                for key in ("first_seen", "last_seen"):
+                    if record[key] is not None:
+                        record[key] = datetime.fromisoformat(record[key])
+                clusterer._archived.append(StoryRecord(**record))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InputError(f"malformed story-clusterer state: {error}") from error
+        return clusterer

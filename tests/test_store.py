@@ -1,0 +1,195 @@
+"""The store contract: every backend must pass these (SQLite now; PostgreSQL joins the parametrisation)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from newsloom.errors import NotFoundError, QueryError, StoreError
+from newsloom.model import Article, EntityMention, Teaser, article_id_for
+from newsloom.store import SQLiteStore, open_store
+from newsloom.store.sqlite import MATCH_END, MATCH_START
+
+
+def make_article(n: int, text: str | None = None, **fields) -> Article:
+    text = text or f"Paragraph one of story {n} about harbour cranes.\n\nParagraph two mentions the port authority {n}."
+    url = fields.pop("url", f"https://example.org/news/{n}")
+    return Article(
+        id=article_id_for(url, text),
+        title=fields.pop("title", f"Story number {n}"),
+        paragraphs=text.split("\n\n"),
+        url=url,
+        canonical_url=url,
+        site="example.org",
+        **fields,
+    )
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+def store(request, tmp_path):
+    location = tmp_path / "store.db" if request.param == "sqlite-file" else ":memory:"
+    s = open_store(location)
+    yield s
+    s.close()
+
+
+def test_migrations_are_named_recorded_and_idempotent(tmp_path):
+    path = tmp_path / "m.db"
+    first = SQLiteStore(path)
+    assert "0001_articles" in first.applied_migrations()
+    assert first.migrate() == []  # nothing pending the second time
+    first.close()
+    again = SQLiteStore(path)
+    assert again.migrate() == []
+    again.close()
+
+
+def test_wal_mode_is_on(tmp_path):
+    s = SQLiteStore(tmp_path / "w.db")
+    s.upsert_articles([make_article(1)])
+    mode = sqlite3.connect(tmp_path / "w.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    s.close()
+
+
+def test_upsert_inserts_then_leaves_unchanged_then_updates(store):
+    article = make_article(1, teasers=[Teaser("Other story", "An excerpt", None)],
+                           entities=[EntityMention("Port Authority", "ORG", 2)])
+    assert store.upsert_articles([article]).inserted == 1
+    again = store.upsert_articles([article])
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    article.title = "A corrected headline"
+    assert store.upsert_articles([article]).updated == 1
+    loaded = store.get_article(article.id)
+    assert loaded.title == "A corrected headline"
+    assert loaded.paragraphs == article.paragraphs
+    assert loaded.teasers == article.teasers
+    assert loaded.entities == article.entities
+    assert store.stats().articles == 1
+
+
+def test_round_trip_keeps_dates_and_provenance(store):
+    published = datetime(2024, 3, 25, 14, 30, tzinfo=timezone(timedelta(hours=2)))
+    article = make_article(2, published_at=published, published_at_source="json-ld", published_at_confidence=0.9)
+    store.upsert_articles([article])
+    loaded = store.get_article(article.id)
+    assert loaded.published_at == published
+    assert loaded.published_at_source == "json-ld"
+    assert loaded.published_at_confidence == pytest.approx(0.9)
+
+
+def test_missing_article_is_not_found(store):
+    with pytest.raises(NotFoundError):
+        store.get_article("does-not-exist")
+
+
+def test_latest_is_newest_first_and_skips_duplicates(store):
+    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    articles = [make_article(n, published_at=base + timedelta(days=n), published_at_source="meta") for n in range(5)]
+    articles[3].duplicate_of = articles[0].id
+    store.upsert_articles(articles)
+    latest = store.latest_articles(limit=10)
+    assert [a.id for a in latest] == [articles[n].id for n in (4, 2, 1, 0)]
+
+
+def test_search_ranks_title_matches_and_marks_terms(store):
+    store.upsert_articles([
+        make_article(1, text="The cranes at the harbour were idle.", title="Harbour strike ends"),
+        make_article(2, text="A strike at the harbour closed the docks. The strike lasted days.", title="Docks"),
+        make_article(3, text="Nothing to do with ports at all.", title="Weather"),
+    ])
+    hits = store.search("harbour")
+    assert {h.article.title for h in hits} == {"Harbour strike ends", "Docks"}
+    assert hits[0].article.title == "Harbour strike ends"  # the title match weighs more
+    assert MATCH_START + "harbour" + MATCH_END in hits[1].snippet.lower()
+    assert [h.article.title for h in store.search('"closed the docks"')] == ["Docks"]
+    assert [h.article.title for h in store.search("harbour -cranes")] == ["Docks"]
+
+
+@pytest.mark.parametrize("bad", ['"unclosed', "OR strike", "strike OR", "-only", ""])
+def test_malformed_queries_are_query_errors(store, bad):
+    store.upsert_articles([make_article(1)])
+    with pytest.raises(QueryError):
+        store.search(bad)
+
+
+def test_fts_operators_typed_by_users_are_plain_words(store):
+    store.upsert_articles([make_article(1, text="NEAR the harbour the body was found", title="A")])
+    # Column filters and NEAR() are FTS5 syntax; in a user query they are just words.
+    assert store.search("body:harbour") == []
+    assert len(store.search("NEAR harbour")) == 1
+
+
+def test_popular_counts_views_and_credits_duplicates_to_their_canonical(store):
+    first, copy, other = make_article(1), make_article(2), make_article(3)
+    copy.duplicate_of = first.id
+    store.upsert_articles([first, copy, other])
+    for _ in range(2):
+        store.record_view(copy.id)
+    store.record_view(first.id)
+    store.record_view(other.id)
+    popular = store.popular(limit=5)
+    assert [(p.article.id, p.count) for p in popular] == [(first.id, 3), (other.id, 1)]
+    old = datetime.now(timezone.utc) - timedelta(days=30)
+    store.record_view(other.id, at=old)
+    assert store.popular(since=datetime.now(timezone.utc) - timedelta(days=1))[0].article.id == first.id
+
+
+def test_document_frequencies_and_candidates(store):
+    store.upsert_articles([make_article(n) for n in range(4)] + [make_article(9, text="Gallant met officials.")])
+    frequencies = store.document_frequencies(["harbour", "gallant", "absent"])
+    assert frequencies == {"harbour": 4, "gallant": 1}
+    candidates = store.candidates_sharing_terms(["gallant"], exclude=[], limit=10)
+    assert [a.paragraphs[0] for a in candidates] == ["Gallant met officials."]
+
+
+def test_failed_batch_commits_nothing(tmp_path):
+    s = SQLiteStore(tmp_path / "atomic.db")
+    good = make_article(1)
+    bad = make_article(2)
+    bad.teasers = [object()]  # not serialisable: the batch fails half-way
+    with pytest.raises(Exception):
+        s.upsert_articles([good, bad])
+    assert s.stats().articles == 0
+    s.close()
+
+
+def test_readers_are_not_blocked_by_an_open_write(tmp_path):
+    path = tmp_path / "concurrent.db"
+    writer = SQLiteStore(path)
+    writer.upsert_articles([make_article(1)])
+    # Hold the write lock in a raw connection, as a long ingest batch would.
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    blocker.execute("INSERT INTO page_views VALUES ('x', '2024-01-01', 1)")
+    results = []
+
+    def read():
+        reader = SQLiteStore(path, migrate=False)
+        results.append(reader.stats().articles)
+        reader.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join(timeout=5)
+    assert results == [1], "a reader waited on the writer"
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    writer.close()
+
+
+def test_not_a_database_is_a_store_error(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError):
+        SQLiteStore(path)
+
+
+def test_integrity_check_passes(tmp_path):
+    s = SQLiteStore(tmp_path / "i.db")
+    s.upsert_articles([make_article(n) for n in range(20)])
+    assert s.integrity_check() == "ok"
+    s.close()
