@@ -26,6 +26,8 @@ QUOTED = re.compile(r'" ([^"\n]*?) "')
 SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?%)])")
 SPACE_AFTER_OPEN = re.compile(r"([($]) ")
 POSSESSIVE = re.compile(r" ('s|n't|'re|'ve|'ll|'d|')\b")
+SPLIT_NUMBER = re.compile(r"(?<=\d)([.:]) (?=\d)")
+DATELINE = re.compile(r"^(published|updated|posted|last updated|date)?:?\s*", re.IGNORECASE)
 
 
 def detokenise(line: str) -> str:
@@ -34,6 +36,7 @@ def detokenise(line: str) -> str:
     line = QUOTED.sub(r'"\1"', line)
     line = SPACE_BEFORE_PUNCT.sub(r"\1", line)
     line = SPACE_AFTER_OPEN.sub(r"\1", line)
+    line = SPLIT_NUMBER.sub(r"\1", line)
     return POSSESSIVE.sub(r"\1", line)
 
 
@@ -45,12 +48,12 @@ def ecbplus_records() -> list[dict]:
         title = lines[0]
         body = lines[1:]
         published_at = None
-        # Newer ECB+ documents carry their dateline as the second line ("May 03, 2013"): a date written on the page.
-        if body and len(body[0]) < 40:
-            date = parse_date_text(body[0])
-            if date:
-                published_at = date.date().isoformat() + "T00:00:00+00:00"
-                body = body[1:]
+        # Newer ECB+ documents carry their dateline in the first lines ("May 03, 2013", "Published: 09 Sep 2013"):
+        # a date written on the page. "Updated" lines are dropped, never taken as the publication date.
+        while body and len(body[0]) < 80 and DATELINE.match(body[0]) and parse_date_text(body[0]):
+            line = body.pop(0)
+            if published_at is None and not line.lower().startswith(("updated", "last updated")):
+                published_at = parse_date_text(line).date().isoformat() + "T00:00:00+00:00"
         if len(title) > 160 or not body:
             body = lines
             title = lines[0][:157].rsplit(" ", 1)[0] + "…" if len(lines[0]) > 160 else lines[0]

@@ -549,28 +549,34 @@ class DuplicateIndex:
     # ------------------------------------------------------------------------------------------- loading
 
     @classmethod
-    def load(cls, rows: Iterable[IndexRow | tuple], options: DedupOptions | None = None) -> DuplicateIndex:
+    def load(
+        cls, rows: Iterable[IndexRow | tuple], options: DedupOptions | None = None, *, rematch: bool = False
+    ) -> DuplicateIndex:
         """Rebuild an index from stored rows (doc_id, signature bytes, published_at[, duplicate_of]).
 
-        With ``duplicate_of`` given, the stored groups are restored as they were (no re-matching); rows without
-        it are matched like new documents, in the order given.
+        By default the stored groups are restored as they were: ``duplicate_of`` None means canonical or unique.
+        With ``rematch=True`` the stored ``duplicate_of`` is ignored and the rows are matched like new
+        documents, in the order given (for rows written before dedup ran, or after a change of options).
         """
         index = cls(options)
-        pending: list[tuple[int, str]] = []
+        links: list[tuple[int, str]] = []
         for row in rows:
             doc_id, signature, published_at, duplicate_of = (tuple(row) + (None, None))[:4]
-            if duplicate_of is None:
-                if doc_id not in index._ordinal_of:
-                    index.add_signature(doc_id, signature, published_at)
+            if rematch:
+                index.add_signature(doc_id, signature, published_at)
                 continue
+            if not isinstance(doc_id, str) or not doc_id:
+                raise InputError("a stored row needs a non-empty string id")
             if doc_id in index._ordinal_of:
                 continue
             parsed = signature if isinstance(signature, DocumentSignature) else DocumentSignature.from_bytes(signature)
             parsed.check_compatible(index.options)
-            pending.append((index._append(doc_id, parsed, _utc(published_at)), duplicate_of))
-        for ordinal, duplicate_of in pending:
+            ordinal = index._append(doc_id, parsed, _utc(published_at))
+            if duplicate_of is not None:
+                links.append((ordinal, duplicate_of))
+        for ordinal, duplicate_of in links:
             canonical = index._ordinal_of.get(duplicate_of)
-            if canonical is None:
+            if canonical is None or canonical == ordinal:
                 raise InputError(f"stored row {index._ids[ordinal]!r} points at unknown canonical {duplicate_of!r}")
             group = index._group_of[canonical]
             if group is None:
@@ -578,8 +584,15 @@ class DuplicateIndex:
                 index._group_of[canonical] = group
             group.members.append(ordinal)
             index._group_of[ordinal] = group
-            index._matches[ordinal] = (canonical, 1.0 if parsed.fingerprint else 0.0, "near")
+            index._matches[ordinal] = index._recorded_match(ordinal, canonical)
         return index
+
+    def _recorded_match(self, ordinal: int, canonical: int) -> tuple[int, float, DuplicateKind]:
+        """How a stored duplicate relates to its canonical, recomputed from the two signatures."""
+        mine, theirs = self._signatures[ordinal], self._signatures[canonical]
+        if mine.fingerprint is not None and mine.fingerprint == theirs.fingerprint:
+            return canonical, 1.0, "exact"
+        return canonical, containment(mine.shingles, theirs.shingles)[0], "near"
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
@@ -722,10 +735,7 @@ def dedup_jsonl(in_path: str | Path, out_path: str | Path, options: DedupOptions
         if source is not sys.stdin.buffer:
             source.close()
 
-    try:
-        order = sorted(range(len(ids)), key=lambda i: _date_key(published[i], i))
-    except TypeError:
-        raise InputError("published_at values mix time zones in a way that cannot be compared") from None
+    order = sorted(range(len(ids)), key=lambda i: _date_key(published[i], i))
     index = DuplicateIndex(options)
     for i in order:
         index.add_signature(ids[i], signatures[i], published[i])

@@ -67,10 +67,13 @@ def _clean(text: str) -> str:
     return _XML_FORBIDDEN.sub("", text)
 
 
+def _aware(value: datetime) -> datetime:
+    # Stored dates without a zone are UTC by the store's convention.
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
 def _timestamp(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return _aware(value).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _entry_time(article: Article) -> datetime | None:
@@ -98,7 +101,7 @@ def render_atom_feed(
     ET.register_namespace("", _ATOM_NS)
     generated_at = now or datetime.now(timezone.utc)
     entry_times = [t for t in (_entry_time(a) for a in articles) if t is not None]
-    feed_updated = max(entry_times, key=_timestamp) if entry_times else generated_at
+    feed_updated = max(entry_times, key=_aware) if entry_times else generated_at
 
     root = ET.Element(f"{{{_ATOM_NS}}}feed")
     _sub(root, "id", feed.feed_id)

@@ -58,14 +58,14 @@ _POSITIVE_HINT = re.compile(
 _NEGATIVE_HINT = re.compile(
     r"comment|combx|contact|foot|masthead|media|outbrain|taboola|promo|related|scroll|share|shoutbox|sidebar|"
     r"skyscraper|sponsor|shopping|tags|tool|widget|social|newsletter|subscri|recommend|popular|trending|teaser|"
-    r"breadcrumb|menu|nav|banner|cookie|consent|modal|popup|signup|paywall|disclaimer|(?:^|[\s_-])ads?(?:$|[\s_-])",
+    r"breadcrumb|menu|nav|banner|cookie|consent|modal|popup|signup|disclaimer|(?:^|[\s_-])ads?(?:$|[\s_-])",
     re.IGNORECASE,
 )
 # Subtrees skipped inside the chosen container: page furniture that sits between article paragraphs.
 _BOILERPLATE_HINT = re.compile(
     r"share|sharing|social|related|recommend|newsletter|subscri|promo|advert|sponsor|outbrain|taboola|comment|"
     r"sidebar|breadcrumb|byline|author|caption|credit|toolbar|tool-?bar|popup|modal|cookie|consent|signup|sign-up|"
-    r"paywall|widget|more-?stories|read-?more|readmore|also-?read|trending|popular|print|hidden|visually-?hidden|"
+    r"widget|more-?stories|read-?more|readmore|also-?read|trending|popular|print|hidden|visually-?hidden|"
     r"sr-only|screen-?reader|dateline|timestamp|published|article-?meta|post-?meta|entry-?meta|tags|keywords|"
     r"(?:^|[\s_-])(?:ad|ads|adv|dfp|gpt|meta|date|time|nav|menu|header|footer|inline-?ad|ad-?slot|ad-?unit)(?:$|[\s_-])",
     re.IGNORECASE,
@@ -85,10 +85,11 @@ _BOILERPLATE_LINE = re.compile(
     re.IGNORECASE,
 )
 _COMMAS = re.compile(r"[,，、،]")
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b\u2009\u202f\u3000]+")
-_LINES = re.compile(r"\s*\n\s*")
+_SPACE = re.compile(r"[\s\u00a0\u200b\u2009\u202f\u3000]+")
+_LINE_BREAK = "\x00"  # stands for <br> while text is assembled (input NULs are removed): source newlines are spaces
 _MIN_PARAGRAPH_CHARS = 25
 _CANDIDATES_TO_CHECK = 6
+_MIN_RIVALS = 3
 _SIBLING_SCORE_SHARE = 0.2
 _MAX_TEASERS = 20
 _RELATED_SELECTOR = ", ".join(
@@ -172,7 +173,36 @@ def _score_candidates(body: LexborNode) -> list[_Candidate]:
         text_length = len(candidate.node.text())
         candidate.score *= 1 - _link_density(candidate.node, text_length)
     ranked.sort(key=lambda c: c.score, reverse=True)
+    if ranked:
+        ranked[0] = _common_ancestor_of_rivals(ranked, candidates)
     return ranked
+
+
+def _ancestor_ids(node: LexborNode) -> set[int]:
+    ids = set()
+    parent = node.parent
+    while parent is not None:
+        ids.add(parent.mem_id)
+        parent = parent.parent
+    return ids
+
+
+def _common_ancestor_of_rivals(ranked: list[_Candidate], candidates: dict[int, _Candidate]) -> _Candidate:
+    """When several near-equal candidates are cards of one article (a paragraph per wrapper div), the article
+    is their common ancestor, not the best card."""
+    top = ranked[0]
+    rivals = [c for c in ranked[1:] if c.score >= 0.75 * top.score]
+    if len(rivals) < _MIN_RIVALS:
+        return top
+    rival_ancestors = [_ancestor_ids(c.node) for c in rivals]
+    ancestor = top.node.parent
+    while ancestor is not None and ancestor.tag not in ("body", "html"):
+        key = ancestor.mem_id
+        if sum(key in ids for ids in rival_ancestors) >= _MIN_RIVALS:
+            known = candidates.get(key)
+            return _Candidate(ancestor, max(known.score if known else 0.0, top.score))
+        ancestor = ancestor.parent
+    return top
 
 
 def _content_nodes(top: _Candidate) -> list[LexborNode]:
@@ -252,7 +282,7 @@ def _walk_blocks(root: LexborNode) -> list[_Block]:
     def flush() -> None:
         nonlocal link_chars
         if pieces:
-            text = _LINES.sub("\n", _SPACE.sub(" ", "".join(pieces))).strip()
+            text = _SPACE.sub(" ", "".join(pieces)).strip()
             pieces.clear()
             if text:
                 blocks.append(_Block(text, link_chars, block_tags[-1]))
@@ -281,7 +311,7 @@ def _walk_blocks(root: LexborNode) -> list[_Block]:
         if tag in _SKIP_IN_BODY or tag is None or tag.startswith("-"):
             continue
         if tag == "br":
-            pieces.append("\n")
+            pieces.append(_LINE_BREAK)
             continue
         attributes = node.attributes
         if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes)):
@@ -312,24 +342,22 @@ def _keep_block(block: _Block) -> bool:
         return False
     if density > 0.8:
         return False
-    if block.tag == "li" and density > 0.3:
+    if block.tag == "li" and density > 0.6:
         return False
     return True
 
 
 def _paragraphs_from(nodes: Iterable[LexborNode], title: str | None) -> list[str]:
     paragraphs: list[str] = []
-    seen: set[str] = set()
     title_key = (title or "").strip().lower()
     for node in nodes:
         for block in _walk_blocks(node):
             if not _keep_block(block):
                 continue
-            for line in block.text.split("\n"):
+            for line in block.text.split(_LINE_BREAK):
                 line = line.strip()
-                if not line or line in seen or (block.tag in _HEADING_TAGS and line.lower() == title_key):
+                if not line or (block.tag in _HEADING_TAGS and line.lower() == title_key):
                     continue
-                seen.add(line)
                 paragraphs.append(line)
     return paragraphs
 

@@ -69,6 +69,7 @@ _LATE_PAGE_DISCOUNT = 0.3
 _NEAR_WEIGHT = 0.35
 _GOOD_VALUE_CAP = 1500.0
 
+_ENABLE_LEAD = True
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
@@ -349,6 +350,7 @@ def _classify(blocks: list[_Block]) -> None:
     for block in blocks:
         block.kind = _own_kind(block, use_stopwords)
     _mark_teasers(blocks)
+    _demote_inline_breaks(blocks)
     _promote_between_prose(blocks)
 
 
@@ -369,6 +371,8 @@ def _own_kind(block: _Block, use_stopwords: bool) -> str:
         return _BAD
     if block.words <= 8 and _BYLINE.match(text):
         return _SHORT
+    if _ENABLE_LEAD and _has_headline_lead(text):
+        return _TEASER  # a Title Case Headline Glued To Its Excerpt: a teaser, not article prose
     prose = block.stopword_share >= 0.22 if use_stopwords else True
     weak_prose = block.stopword_share >= 0.12 if use_stopwords else True
     if block.length >= 90 and prose and (block.ends_sentence or block.sentence_marks >= 1):
@@ -378,6 +382,33 @@ def _own_kind(block: _Block, use_stopwords: bool) -> str:
     if block.length >= 35 and weak_prose and block.words >= 5 and (block.ends_sentence or block.sentence_marks):
         return _NEAR
     return _SHORT
+
+
+def _has_headline_lead(text: str) -> bool:
+    """Starts like an English-style Title Case headline: mostly capitalised words, function words among them
+    mid-sentence ("Is Violence In Sports On The Rise?"), which running prose never has twice in a dozen words."""
+    tokens = [token.strip("\"'“‘(") for token in text.split(None, 13)[:12]]
+    if len(tokens) < 6 or text[:60].isupper():
+        return False
+    capitalised = sum(1 for token in tokens if token[:1].isupper())
+    capitalised_function_words = sum(
+        1
+        for previous, token in zip(tokens, tokens[1:])
+        if token[:1].isupper() and token.lower() in _STOPWORDS["en"] and not previous.endswith((".", ":", "!", "?"))
+    )
+    return capitalised_function_words >= 2 and capitalised >= 0.75 * len(tokens)
+
+
+def _demote_inline_breaks(blocks: list[_Block]) -> None:
+    """A "Related articles" box inside an article (prose just before it and again a few lines after) is
+    furniture to skip, not the end of the article."""
+    for i, block in enumerate(blocks):
+        if block.kind != _BREAK:
+            continue
+        prose_before = any(b.kind == _GOOD for b in blocks[max(0, i - 2) : i])
+        prose_after = any(b.kind == _GOOD for b in blocks[i + 1 : i + 6])
+        if prose_before and prose_after:
+            block.kind = _BAD
 
 
 def _mark_teasers(blocks: list[_Block]) -> None:
