@@ -4,7 +4,9 @@
 set -euo pipefail
 
 need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromium ] || need+=(chromium)                                   # the reader's browser test
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)  # tests start their own server
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)                 # PySpark's JVM
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

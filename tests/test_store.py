@@ -13,6 +13,8 @@ from newsloom.model import Article, EntityMention, Teaser, article_id_for
 from newsloom.store import SQLiteStore, open_store
 from newsloom.store.sqlite import MATCH_END, MATCH_START
 
+from .postgres_server import fresh_database, postgres_server
+
 
 def make_article(n: int, text: str | None = None, **fields) -> Article:
     text = text or f"Paragraph one of story {n} about harbour cranes.\n\nParagraph two mentions the port authority {n}."
@@ -28,9 +30,18 @@ def make_article(n: int, text: str | None = None, **fields) -> Article:
     )
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+@pytest.fixture(scope="module")
+def postgres_dsn():
+    with postgres_server() as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    location = tmp_path / "store.db" if request.param == "sqlite-file" else ":memory:"
+    if request.param == "postgres":
+        location = fresh_database(request.getfixturevalue("postgres_dsn"))
+    else:
+        location = tmp_path / "store.db" if request.param == "sqlite-file" else ":memory:"
     s = open_store(location)
     yield s
     s.close()

@@ -11,10 +11,10 @@ __all__ = ["Store", "SQLiteStore", "UpsertResult", "SearchHit", "ArticleCount", 
 
 
 def open_store(location: str | Path) -> Store:
-    """Open (and migrate) the store at ``location``: a SQLite file path or ":memory:"."""
+    """Open (and migrate) the store at ``location``: a SQLite file path, ":memory:", or a postgresql:// URL."""
     location = str(location)
     if location.startswith(("postgresql://", "postgres://")):
-        from ..errors import StoreError
+        from .postgres import PostgresStore
 
-        raise StoreError("the PostgreSQL store is not available in this version; use a SQLite path")
+        return PostgresStore(location)
     return SQLiteStore(location)

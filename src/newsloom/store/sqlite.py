@@ -7,8 +7,6 @@ busy timeout instead of failing half-way through a batch.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -16,9 +14,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
-from ..model import Article, EntityMention, Teaser
+from ..model import Article
 from ..search import to_fts5_query
 from .base import ArticleCount, SearchHit, Store, StoreStats, UpsertResult
+from .rows import ARTICLE_COLUMNS, article_row
+from .rows import row_to_article as _row_to_article
 
 __all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
 
@@ -27,11 +27,8 @@ __all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
 MATCH_START = "\x02"
 MATCH_END = "\x03"
 
-_ARTICLE_COLUMNS = (
-    "id, url, canonical_url, site, title, author, published_at, published_at_source, published_at_confidence, "
-    "language, image, page_type, body, teasers, source, fetched_at, duplicate_of, story_id, entities, keyphrases, "
-    "summary"
-)
+_ARTICLE_COLUMNS = ", ".join(ARTICLE_COLUMNS)
+_A_COLUMNS = ", ".join("a." + column for column in ARTICLE_COLUMNS)
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -103,49 +100,6 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat()
-
-
-def _parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _content_hash(article: Article) -> str:
-    payload = json.dumps(article.to_dict(), sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-
-
-def _row_to_article(row: sqlite3.Row) -> Article:
-    return Article(
-        id=row["id"],
-        title=row["title"],
-        paragraphs=[p for p in row["body"].split("\n\n") if p],
-        url=row["url"],
-        canonical_url=row["canonical_url"],
-        site=row["site"],
-        author=row["author"],
-        published_at=_parse_iso(row["published_at"]),
-        published_at_source=row["published_at_source"],
-        published_at_confidence=row["published_at_confidence"],
-        language=row["language"],
-        image=row["image"],
-        page_type=row["page_type"],
-        teasers=[Teaser(**t) for t in json.loads(row["teasers"])],
-        source=row["source"],
-        fetched_at=_parse_iso(row["fetched_at"]),
-        duplicate_of=row["duplicate_of"],
-        story_id=row["story_id"],
-        entities=[EntityMention(**e) for e in json.loads(row["entities"])],
-        keyphrases=json.loads(row["keyphrases"]),
-        summary=row["summary"],
-    )
 
 
 class SQLiteStore(Store):
@@ -265,39 +219,23 @@ class SQLiteStore(Store):
         def apply(db: sqlite3.Connection) -> UpsertResult:
             result = UpsertResult()
             for article in batch:
-                content_hash = _content_hash(article)
+                row = article_row(article)
                 existing = db.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
-                if existing is not None and existing[0] == content_hash:
+                if existing is not None and existing[0] == row["content_hash"]:
                     result.unchanged += 1
                     continue
-                published = _iso(article.published_at)
-                values = (
-                    article.id, article.url, article.canonical_url, article.site, article.title, article.author,
-                    published, article.published_at_source, article.published_at_confidence, article.language,
-                    article.image, article.page_type, "\n\n".join(article.paragraphs),
-                    json.dumps([{"title": t.title, "excerpt": t.excerpt, "url": t.url} for t in article.teasers]),
-                    article.source, _iso(article.fetched_at), now, published or now, article.duplicate_of,
-                    article.story_id,
-                    json.dumps([{"name": e.name, "type": e.type, "count": e.count} for e in article.entities]),
-                    json.dumps(article.keyphrases), article.summary, content_hash,
-                )
                 if existing is None:
-                    db.execute(
-                        "INSERT INTO articles (id, url, canonical_url, site, title, author, published_at, "
-                        "published_at_source, published_at_confidence, language, image, page_type, body, teasers, "
-                        "source, fetched_at, ingested_at, sort_time, duplicate_of, story_id, entities, keyphrases, "
-                        "summary, content_hash) VALUES (" + ", ".join("?" * len(values)) + ")",
-                        values,
-                    )
+                    row["ingested_at"] = now
+                    row["sort_time"] = row["published_at"] or now
+                    columns = ", ".join(row)
+                    db.execute(f"INSERT INTO articles ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
                     result.inserted += 1
                 else:
                     # Keep the first ingest time: re-ingesting a page must not move it to the top of "latest".
+                    assignments = ", ".join(f"{column} = ?" for column in row if column != "id")
                     db.execute(
-                        "UPDATE articles SET url=?, canonical_url=?, site=?, title=?, author=?, published_at=?, "
-                        "published_at_source=?, published_at_confidence=?, language=?, image=?, page_type=?, body=?, "
-                        "teasers=?, source=?, fetched_at=?, sort_time=COALESCE(?, ingested_at), duplicate_of=?, "
-                        "story_id=?, entities=?, keyphrases=?, summary=?, content_hash=? WHERE id=?",
-                        values[1:16] + (published,) + values[18:] + (article.id,),
+                        f"UPDATE articles SET {assignments}, sort_time = COALESCE(?, ingested_at) WHERE id = ?",
+                        [v for k, v in row.items() if k != "id"] + [row["published_at"], article.id],
                     )
                     db.execute("DELETE FROM article_entities WHERE article_id = ?", (article.id,))
                     result.updated += 1
@@ -347,7 +285,7 @@ class SQLiteStore(Store):
         match = to_fts5_query(query)
         try:
             rows = self._read(
-                f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLUMNS.split(','))}, "
+                f"SELECT {_A_COLUMNS}, "
                 f"bm25(articles_fts, 10.0, 1.0) AS score, "
                 f"snippet(articles_fts, 1, '{MATCH_START}', '{MATCH_END}', ' … ', 32) AS snippet "
                 "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
@@ -365,7 +303,7 @@ class SQLiteStore(Store):
         # "NOT IN (NULL)" would exclude everything, so an empty exclusion list drops the clause.
         not_excluded = f"AND a.id NOT IN ({', '.join('?' * len(exclude))}) " if exclude else ""
         rows = self._read(
-            f"SELECT {', '.join('a.' + c.strip() for c in _ARTICLE_COLUMNS.split(','))} "
+            f"SELECT {_A_COLUMNS} "
             "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
             f"WHERE articles_fts MATCH ? AND a.duplicate_of IS NULL {not_excluded}"
             "ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT ?",

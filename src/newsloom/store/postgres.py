@@ -1,0 +1,340 @@
+"""PostgreSQL store: the same behaviour as the SQLite store, for several ingest workers and readers sharing one database.
+
+Full-text search uses a weighted ``tsvector`` (title A, body B) with a GIN index and the 'simple' configuration, so
+terms are matched as the SQLite index matches them (no stemming) and a query means the same on both backends.
+Concurrent upserts of one article are settled by ``INSERT ... ON CONFLICT``: no duplicates, no lost updates.
+Migrations take an advisory lock, so workers starting together apply each one exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
+from ..model import Article
+from ..search import parse_query
+from .base import ArticleCount, SearchHit, Store, StoreStats, UpsertResult
+from .rows import ARTICLE_COLUMNS, article_row, row_to_article
+from .sqlite import MATCH_END, MATCH_START
+
+__all__ = ["PostgresStore", "POSTGRES_MIGRATIONS", "to_tsquery_text"]
+
+_MIGRATION_LOCK = 7_406_011  # any constant: the advisory-lock key that serialises migrations across workers
+
+POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_articles",
+        """
+        CREATE TABLE articles (
+            rowid BIGSERIAL PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            url TEXT,
+            canonical_url TEXT,
+            site TEXT,
+            title TEXT NOT NULL,
+            author TEXT,
+            published_at TEXT,
+            published_at_source TEXT NOT NULL DEFAULT 'unknown',
+            published_at_confidence DOUBLE PRECISION NOT NULL DEFAULT 0,
+            language TEXT,
+            image TEXT,
+            page_type TEXT NOT NULL DEFAULT 'article',
+            body TEXT NOT NULL,
+            teasers TEXT NOT NULL DEFAULT '[]',
+            source TEXT,
+            fetched_at TEXT,
+            ingested_at TEXT NOT NULL,
+            sort_time TEXT NOT NULL,
+            duplicate_of TEXT,
+            story_id TEXT,
+            entities TEXT NOT NULL DEFAULT '[]',
+            keyphrases TEXT NOT NULL DEFAULT '[]',
+            summary TEXT,
+            content_hash TEXT NOT NULL,
+            search_vector TSVECTOR GENERATED ALWAYS AS (
+                setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||
+                setweight(to_tsvector('simple', coalesce(body, '')), 'B')
+            ) STORED
+        );
+        CREATE INDEX articles_sort_time ON articles (sort_time DESC);
+        CREATE INDEX articles_site ON articles (site, sort_time DESC);
+        CREATE INDEX articles_canonical_url ON articles (canonical_url);
+        CREATE INDEX articles_duplicate_of ON articles (duplicate_of);
+        CREATE INDEX articles_story ON articles (story_id);
+        CREATE INDEX articles_search ON articles USING GIN (search_vector);
+
+        CREATE TABLE article_entities (
+            article_id TEXT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (article_id, name, type)
+        );
+        CREATE INDEX article_entities_name ON article_entities (name, type);
+
+        CREATE TABLE page_views (
+            article_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            views BIGINT NOT NULL,
+            PRIMARY KEY (article_id, day)
+        );
+        """,
+    ),
+]
+
+
+def _lexeme(token: str) -> str:
+    # Tokens are \w+ runs, so they never hold a quote; quoting them makes tsquery take them literally.
+    return "'" + token.replace("'", "''").replace("\\", "") + "'"
+
+
+def to_tsquery_text(text: str) -> str:
+    """The ``to_tsquery('simple', ...)`` expression of a user query in newsloom's query language."""
+    query = parse_query(text)
+
+    def term(t) -> str:  # noqa: ANN001
+        return "(" + " <-> ".join(_lexeme(tok) for tok in t.tokens) + ")"
+
+    clauses = ["(" + " | ".join(term(t) for t in alternatives) + ")" for alternatives in query.clauses]
+    expression = " & ".join(clauses)
+    for excluded in query.excluded:
+        expression += f" & !{term(excluded)}"
+    return expression
+
+
+class PostgresStore(Store):
+    """A newsloom store in PostgreSQL (``postgresql://user@host:port/db``). Needs the ``postgres`` extra."""
+
+    def __init__(self, dsn: str, *, migrate: bool = True) -> None:
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+        except ImportError as exc:
+            raise MissingExtraError("the PostgreSQL store", "postgres") from exc
+        self._psycopg = psycopg
+        self._dict_row = dict_row
+        self.dsn = dsn
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._lock = threading.Lock()
+        if migrate:
+            self.migrate()
+
+    # -- connections ------------------------------------------------------------------------------------------
+    @property
+    def _db(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            try:
+                connection = self._psycopg.connect(self.dsn, autocommit=True, row_factory=self._dict_row)
+            except self._psycopg.Error as exc:
+                raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except self._psycopg.Error as exc:
+            raise StoreError(f"read failed: {exc}") from exc
+
+    def _write(self, work):  # noqa: ANN001, ANN202
+        db = self._db
+        try:
+            with db.transaction():
+                return work(db)
+        except self._psycopg.Error as exc:
+            raise StoreError(f"write failed: {exc}") from exc
+
+    # -- schema -----------------------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        def apply(db: Any) -> list[str]:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {row["name"] for row in db.execute("SELECT name FROM schema_migrations").fetchall()}
+            applied = []
+            for name, sql in POSTGRES_MIGRATIONS:
+                if name in done:
+                    continue
+                try:
+                    with db.transaction():  # a savepoint: the failing migration's error names it
+                        db.execute(sql)
+                except self._psycopg.Error as exc:
+                    raise MigrationError(f"migration {name} failed and was rolled back: {exc}") from exc
+                db.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (%s, %s)",
+                    (name, datetime.now(timezone.utc).isoformat()),
+                )
+                applied.append(name)
+            return applied
+
+        return self._write(apply)
+
+    def applied_migrations(self) -> list[str]:
+        return [row["name"] for row in self._read("SELECT name FROM schema_migrations ORDER BY name")]
+
+    # -- writes -----------------------------------------------------------------------------------------------
+    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
+        batch = list({article.id: article for article in articles}.values())
+        if not batch:
+            return UpsertResult()
+        now = datetime.now(timezone.utc).isoformat()
+        # Lock rows in id order so two workers upserting overlapping batches cannot deadlock.
+        batch.sort(key=lambda article: article.id)
+
+        def apply(db: Any) -> UpsertResult:
+            result = UpsertResult()
+            for article in batch:
+                row = article_row(article)
+                row["ingested_at"] = now
+                row["sort_time"] = row["published_at"] or now
+                columns = list(row)
+                updates = ", ".join(
+                    f"{c} = EXCLUDED.{c}" for c in columns if c not in ("id", "ingested_at", "sort_time")
+                )
+                outcome = db.execute(
+                    f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+                    f"ON CONFLICT (id) DO UPDATE SET {updates}, "
+                    "sort_time = COALESCE(EXCLUDED.published_at, articles.ingested_at) "
+                    "WHERE articles.content_hash <> EXCLUDED.content_hash "
+                    "RETURNING (xmax = 0) AS inserted",
+                    list(row.values()),
+                ).fetchone()
+                if outcome is None:
+                    result.unchanged += 1
+                    continue
+                if outcome["inserted"]:
+                    result.inserted += 1
+                else:
+                    result.updated += 1
+                    db.execute("DELETE FROM article_entities WHERE article_id = %s", (article.id,))
+                if article.entities:
+                    with db.cursor() as cursor:
+                        cursor.executemany(
+                            "INSERT INTO article_entities (article_id, name, type, count) VALUES (%s, %s, %s, %s) "
+                            "ON CONFLICT (article_id, name, type) DO UPDATE SET count = EXCLUDED.count",
+                            [(article.id, e.name, e.type, e.count) for e in article.entities],
+                        )
+            return result
+
+        return self._write(apply)
+
+    def record_view(self, article_id: str, at: datetime | None = None) -> None:
+        day = (at or datetime.now(timezone.utc)).date().isoformat()
+        self._write(
+            lambda db: db.execute(
+                "INSERT INTO page_views (article_id, day, views) VALUES (%s, %s, 1) "
+                "ON CONFLICT (article_id, day) DO UPDATE SET views = page_views.views + 1",
+                (article_id, day),
+            )
+        )
+
+    # -- reads ------------------------------------------------------------------------------------------------
+    _COLUMNS = ", ".join(ARTICLE_COLUMNS)
+    _A_COLUMNS = ", ".join("a." + c for c in ARTICLE_COLUMNS)
+
+    def get_article(self, article_id: str) -> Article:
+        rows = self._read(f"SELECT {self._COLUMNS} FROM articles WHERE id = %s", (article_id,))
+        if not rows:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        return row_to_article(rows[0])
+
+    def get_articles(self, article_ids: Sequence[str]) -> list[Article]:
+        if not article_ids:
+            return []
+        rows = self._read(f"SELECT {self._COLUMNS} FROM articles WHERE id = ANY(%s)", (list(article_ids),))
+        by_id = {row["id"]: row_to_article(row) for row in rows}
+        return [by_id[i] for i in article_ids if i in by_id]
+
+    def latest_articles(self, limit: int = 20, offset: int = 0, site: str | None = None) -> list[Article]:
+        where = "duplicate_of IS NULL" + (" AND site = %s" if site else "")
+        params: list[object] = [site] if site else []
+        rows = self._read(
+            f"SELECT {self._COLUMNS} FROM articles WHERE {where} ORDER BY sort_time DESC, rowid DESC LIMIT %s OFFSET %s",
+            params + [limit, offset],
+        )
+        return [row_to_article(row) for row in rows]
+
+    def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        tsquery = to_tsquery_text(query)
+        try:
+            rows = self._read(
+                f"SELECT {self._A_COLUMNS}, ts_rank_cd(a.search_vector, q, 1) AS score, "
+                "ts_headline('simple', a.body, q, %s) AS snippet "
+                "FROM articles a, to_tsquery('simple', %s) q "
+                "WHERE a.search_vector @@ q AND a.duplicate_of IS NULL "
+                "ORDER BY score DESC, a.rowid LIMIT %s OFFSET %s",
+                (
+                    f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=32, MinWords=12, MaxFragments=2, "
+                    "FragmentDelimiter=' … '",
+                    tsquery,
+                    limit,
+                    offset,
+                ),
+            )
+        except StoreError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        return [SearchHit(row_to_article(row), float(row["score"]), row["snippet"]) for row in rows]
+
+    def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
+        if not terms:
+            return []
+        tsquery = " | ".join(_lexeme(term) for term in terms)
+        rows = self._read(
+            f"SELECT {self._A_COLUMNS} FROM articles a, to_tsquery('simple', %s) q "
+            "WHERE a.search_vector @@ q AND a.duplicate_of IS NULL AND NOT (a.id = ANY(%s)) "
+            "ORDER BY ts_rank(a.search_vector, q) DESC, a.rowid LIMIT %s",
+            (tsquery, list(exclude), limit),
+        )
+        return [row_to_article(row) for row in rows]
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        frequencies = {}
+        for term in terms:
+            count = self._read(
+                "SELECT count(*) AS n FROM articles WHERE search_vector @@ to_tsquery('simple', %s)", (_lexeme(term),)
+            )[0]["n"]
+            if count:
+                frequencies[term] = count
+        return frequencies
+
+    def popular(self, limit: int = 10, since: datetime | None = None) -> list[ArticleCount]:
+        since_day = (since or datetime.now(timezone.utc) - timedelta(days=36500)).date().isoformat()
+        rows = self._read(
+            "SELECT COALESCE(a.duplicate_of, a.id) AS canonical, SUM(v.views) AS views FROM page_views v "
+            "JOIN articles a ON a.id = v.article_id WHERE v.day >= %s GROUP BY canonical "
+            "ORDER BY views DESC, canonical LIMIT %s",
+            (since_day, limit),
+        )
+        articles = {a.id: a for a in self.get_articles([row["canonical"] for row in rows])}
+        return [ArticleCount(articles[row["canonical"]], int(row["views"])) for row in rows if row["canonical"] in articles]
+
+    def stats(self) -> StoreStats:
+        row = self._read(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE duplicate_of IS NULL) AS canonical, "
+            "count(DISTINCT site) AS sites, count(published_at) AS dated FROM articles"
+        )[0]
+        views = self._read("SELECT COALESCE(sum(views), 0) AS v FROM page_views")[0]["v"]
+        languages = {
+            (r["language"] or "unknown"): r["n"]
+            for r in self._read("SELECT language, count(*) AS n FROM articles GROUP BY language ORDER BY n DESC")
+        }
+        return StoreStats(row["n"], row["canonical"], row["sites"], row["dated"], int(views), languages)
+
+    def article_count(self) -> int:
+        return self._read("SELECT count(*) AS n FROM articles")[0]["n"]
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
