@@ -31,7 +31,6 @@ import io
 import json
 import struct
 import sys
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,6 +52,7 @@ __all__ = [
     "signature_of",
     "signatures_of",
     "exact_fingerprint",
+    "normalized_words",
     "shingle_hashes",
     "containment",
     "find_duplicates",
@@ -66,34 +66,41 @@ DuplicateKind = Literal["exact", "near"]
 class DedupOptions:
     """How texts are compared. The first four fields are baked into signatures (stored ones must match).
 
-    ``threshold`` is the containment of the smaller shingle set in the larger one above which two texts are
-    copies; ``min_jaccard`` is the Jaccard floor that keeps a story apart from a much longer text quoting it.
+    Two texts are copies when the *containment* of the smaller shingle set in the larger is at least
+    ``threshold`` and their Jaccard similarity at least ``min_jaccard`` (which keeps a story apart from a much
+    longer text quoting it), unless their figures disagree: when both carry at least ``min_numbers`` numeric
+    tokens and less than ``number_agreement`` of the smaller set appears in the other, they are two reports of
+    a recurring kind (weekly money-market figures, dividend notices) rather than copies.
     """
 
     shingle_size: int = 3
     num_perm: int = 128
-    bands: int = 32
+    bands: int = 64
     seed: int = 1
     threshold: float = 0.5
     min_jaccard: float = 0.2
+    number_agreement: float = 0.5
+    min_numbers: int = 3
     min_words: int = 5
     max_words: int = 20_000  # shingles come from the first max_words words; the fingerprint covers all
     max_text_chars: int = 5_000_000
-    max_candidates: int = 64  # candidates verified per document, most band collisions first
+    max_candidates: int = 32  # candidates verified exactly per document, best MinHash estimate first
     max_bucket_size: int = 1_000  # an LSH bucket this full holds a template, not a story
 
     def __post_init__(self) -> None:
         problems = []
         if not 1 <= self.shingle_size <= 16:
             problems.append("shingle_size must be between 1 and 16")
-        if self.num_perm < 1 or self.bands < 1 or self.num_perm % self.bands:
-            problems.append("num_perm must be a positive multiple of bands")
+        if self.num_perm < 1 or self.bands < 1 or self.num_perm % self.bands or self.num_perm > 65_535:
+            problems.append("num_perm must be a positive multiple of bands, at most 65535")
         if not 0 <= self.seed < 2**32:
             problems.append("seed must fit in 32 bits")
         if not 0.0 < self.threshold <= 1.0 or not 0.0 <= self.min_jaccard <= 1.0:
             problems.append("threshold must be in (0, 1] and min_jaccard in [0, 1]")
-        if self.min_words < 1 or self.max_words < self.min_words or self.max_text_chars < 1:
-            problems.append("need 1 <= min_words <= max_words and max_text_chars >= 1")
+        if not 0.0 <= self.number_agreement <= 1.0 or self.min_numbers < 1:
+            problems.append("number_agreement must be in [0, 1] and min_numbers positive")
+        if not self.shingle_size <= self.min_words <= self.max_words or self.max_text_chars < 1:
+            problems.append("need shingle_size <= min_words <= max_words and max_text_chars >= 1")
         if self.max_candidates < 1 or self.max_bucket_size < 1:
             problems.append("max_candidates and max_bucket_size must be positive")
         if problems:
@@ -104,36 +111,58 @@ class DedupOptions:
         return self.num_perm // self.bands
 
 
+# ---------------------------------------------------------------------------------------------------- words
+
+# model.normalize_text_for_hash keeps \w runs, case-folded. For ASCII (most wire text) one bytes.translate
+# does the same job ~10x faster: word bytes are lower-cased, every other byte becomes a space.
+_ASCII_WORDS = bytes(
+    (ord(chr(c).lower()) if chr(c).isalnum() or chr(c) == "_" else 32) if c < 128 else c for c in range(256)
+)
+
+
+def _words(text: str, options: DedupOptions) -> list[bytes]:
+    """The words of ``normalize_text_for_hash(text)``, UTF-8 encoded (tested to agree with it exactly)."""
+    if not isinstance(text, str):
+        raise InputError(f"dedup needs text as str, got {type(text).__name__}")
+    if len(text) > options.max_text_chars:
+        raise InputTooLargeError(
+            f"text of {len(text):,} characters is over the dedup limit of {options.max_text_chars:,}"
+        )
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).split()
+    return normalize_text_for_hash(text).encode("utf-8", "surrogatepass").split()
+
+
+def normalized_words(text: str, options: DedupOptions | None = None) -> list[bytes]:
+    """The UTF-8 words dedup shingles: those of ``normalize_text_for_hash(text)``."""
+    return _words(text, options or DedupOptions())
+
+
+def exact_fingerprint(text: str, options: DedupOptions | None = None) -> bytes:
+    """16-byte BLAKE2b of ``normalize_text_for_hash(text)``: equal for copies differing only in case, punctuation
+    or spacing."""
+    return _fingerprint(_words(text, options or DedupOptions()))
+
+
+def _fingerprint(words: list[bytes]) -> bytes:
+    return hashlib.blake2b(b" ".join(words), digest_size=16).digest()
+
+
 # ---------------------------------------------------------------------------------------------------- hashing
 
 _MASK64 = (1 << 64) - 1
-# Odd 64-bit constants (from splitmix64 / golden ratio) used to mix word hashes into shingle hashes.
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 multipliers
 _MIX_2 = np.uint64(0x94D049BB133111EB)
 _POSITION_MULTIPLIERS = np.array(
-    [(0x9E3779B97F4A7C15 * (2 * i + 1)) & _MASK64 for i in range(16)], dtype=np.uint64
+    [(0x9E3779B97F4A7C15 * (2 * i + 1)) & _MASK64 for i in range(64)], dtype=np.uint64
 )
 _SHIFT_29, _SHIFT_30, _SHIFT_31, _SHIFT_32 = (np.uint64(s) for s in (29, 30, 31, 32))
-
-
-class _WordHashes(dict[str, int]):
-    """word -> stable 64-bit hash, computed once per distinct word (BLAKE2b; Python's hash() is salted)."""
-
-    max_size = 2_000_000
-
-    def __missing__(self, word: str) -> int:
-        if len(self) >= self.max_size:  # bounded memory on endless streams
-            self.clear()
-        value = int.from_bytes(hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-        self[word] = value
-        return value
-
-
-_WORD_HASHES = _WordHashes()
+_BYTE_BASE = 0x100000001B3  # FNV-1a's 64-bit prime: odd, so invertible modulo 2**64
+_BYTE_BASE_INVERSE = pow(_BYTE_BASE, -1, 1 << 64)
 
 
 def _finalize64(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser, in place: spreads every input bit over the high bits we keep."""
+    """splitmix64's finaliser, in place: every input bit reaches the high bits that are kept."""
     values ^= values >> _SHIFT_30
     values *= _MIX_1
     values ^= values >> _SHIFT_29
@@ -142,47 +171,138 @@ def _finalize64(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _normalized(text: str, options: DedupOptions) -> str:
-    if not isinstance(text, str):
-        raise InputError(f"dedup needs text as str, got {type(text).__name__}")
-    if len(text) > options.max_text_chars:
-        raise InputTooLargeError(
-            f"text of {len(text):,} characters is over the dedup limit of {options.max_text_chars:,}"
-        )
-    return normalize_text_for_hash(text)
+class _Powers:
+    """BASE**i and BASE**-i modulo 2**64 for i < capacity, grown on demand (word hashing needs them)."""
+
+    def __init__(self) -> None:
+        self.forward = np.empty(0, dtype=np.uint64)
+        self.inverse = np.empty(0, dtype=np.uint64)
+
+    def ensure(self, size: int) -> None:
+        if size <= len(self.forward):
+            return
+        capacity = max(size, 2 * len(self.forward), 1 << 16)
+        self.forward = np.cumprod(np.full(capacity, _BYTE_BASE, dtype=np.uint64)) * np.uint64(_BYTE_BASE_INVERSE)
+        self.inverse = np.cumprod(np.full(capacity, _BYTE_BASE_INVERSE, dtype=np.uint64)) * np.uint64(_BYTE_BASE)
 
 
-def _fingerprint_of_normalized(normalized: str) -> bytes:
-    return hashlib.blake2b(normalized.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+_POWERS = _Powers()
 
 
-def exact_fingerprint(text: str, options: DedupOptions | None = None) -> bytes:
-    """16-byte fingerprint of the normalised text: equal for copies that differ only in case, punctuation or spacing."""
-    return _fingerprint_of_normalized(_normalized(text, options or DedupOptions()))
+def _word_hashes(buffer: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of the single-space separated words in ``buffer``, and which words hold a digit.
+
+    A word's hash is a polynomial over its bytes computed from prefix sums (so all words of a batch are
+    hashed in a few numpy passes), made independent of the word's position by the inverse power, then mixed.
+    """
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    _POWERS.ensure(len(data) + 1)
+    spaces = np.flatnonzero(data == 32)
+    starts = np.concatenate(([0], spaces + 1))
+    ends = np.concatenate((spaces, [len(data)]))
+    prefix = np.empty(len(data) + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(data * _POWERS.forward[: len(data)], out=prefix[1:])
+    hashes = (prefix[ends] - prefix[starts]) * _POWERS.inverse[starts]
+    hashes += (ends - starts).astype(np.uint64) * _MIX_2  # length, so no word is a prefix-collision of another
+    digits = np.concatenate(([0], np.cumsum((data >= 48) & (data <= 57))))
+    return _finalize64(hashes), digits[ends] > digits[starts]
 
 
-def _shingles_of_words(words: list[str], shingle_size: int) -> np.ndarray:
-    """Sorted unique 32-bit hashes of the k-word shingles (a text shorter than k words is one shingle)."""
-    if not words:
-        return np.empty(0, dtype=np.uint32)
-    word_hashes = np.fromiter(map(_WORD_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
-    width = min(shingle_size, len(words))
-    count = len(words) - width + 1
-    mixed = word_hashes[:count] * _POSITION_MULTIPLIERS[0]
-    for offset in range(1, width):
-        mixed += word_hashes[offset : offset + count] * _POSITION_MULTIPLIERS[offset]
-    return np.unique((_finalize64(mixed) >> _SHIFT_32).astype(np.uint32))
+def _per_document_sets(values: np.ndarray, documents: np.ndarray, count: int) -> list[np.ndarray]:
+    """Split (document, value) pairs into one sorted unique uint32 array per document."""
+    keys = np.sort((documents.astype(np.uint64) << _SHIFT_32) | values.astype(np.uint64))
+    if len(keys) > 1:  # np.unique is several times slower than sort + mask here
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    sizes = np.bincount((keys >> _SHIFT_32).astype(np.int64), minlength=count)
+    return np.split((keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.cumsum(sizes)[:-1])
 
 
-def shingle_hashes(text: str, options: DedupOptions | None = None) -> np.ndarray:
-    """The text's set of word shingles as sorted unique uint32 hashes."""
-    options = options or DedupOptions()
-    words = _normalized(text, options).split()
-    return _shingles_of_words(words[: options.max_words], options.shingle_size)
+def _shingle_and_number_sets(
+    documents: list[list[bytes]], shingle_size: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per document: sorted unique 32-bit hashes of its k-word shingles, and of its words holding a digit."""
+    if not documents:
+        return [], []
+    word_counts = np.fromiter((len(words) for words in documents), dtype=np.int64, count=len(documents))
+    hashes, has_digit = _word_hashes(b" ".join(b" ".join(words) for words in documents))
+    word_document = np.repeat(np.arange(len(documents), dtype=np.int64), word_counts)
+    position = np.arange(len(hashes), dtype=np.int64) - np.repeat(np.cumsum(word_counts) - word_counts, word_counts)
+
+    # Shingle i covers words i..i+k-1 and is kept when they all belong to one document.
+    last = len(hashes) - shingle_size + 1
+    mixed = hashes[:last] * _POSITION_MULTIPLIERS[0]
+    for offset in range(1, shingle_size):
+        mixed += hashes[offset : offset + last] * _POSITION_MULTIPLIERS[offset]
+    valid = position[:last] <= (word_counts - shingle_size)[word_document[:last]]
+    shingles = (_finalize64(mixed[valid]) >> _SHIFT_32).astype(np.uint32)
+    shingle_sets = _per_document_sets(shingles, word_document[:last][valid], len(documents))
+
+    numbers = (hashes[has_digit] >> _SHIFT_32).astype(np.uint32)
+    number_sets = _per_document_sets(numbers, word_document[has_digit], len(documents))
+    return shingle_sets, number_sets
+
+
+class _Permutations:
+    """The num_perm hash functions h(x) = (a*x + b) mod 2**32, a odd (a bijection), drawn once per seed.
+
+    Shingle hashes are already well mixed, so affine maps suffice (datasketch's default "affine32" scheme);
+    in uint32 they run three times faster than 64-bit multiply-shift.
+    """
+
+    _cache: dict[tuple[int, int], _Permutations] = {}
+
+    def __init__(self, num_perm: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.multipliers = (rng.integers(0, 2**32, size=num_perm, dtype=np.uint64) | np.uint64(1)).astype(np.uint32)
+        self.increments = rng.integers(0, 2**32, size=num_perm, dtype=np.uint64).astype(np.uint32)
+
+    @classmethod
+    def get(cls, num_perm: int, seed: int) -> _Permutations:
+        key = (num_perm, seed)
+        if key not in cls._cache:
+            cls._cache[key] = cls(num_perm, seed)
+        return cls._cache[key]
+
+
+_CHUNK_SHINGLES = 6_000  # shingles per numpy pass: the (num_perm, chunk) uint32 matrix stays in cache
+
+
+def _minhash_many(shingle_sets: Sequence[np.ndarray], options: DedupOptions) -> np.ndarray:
+    """MinHash signatures (len(shingle_sets), num_perm) uint32; an empty set gets all 0xFFFFFFFF."""
+    perms = _Permutations.get(options.num_perm, options.seed)
+    signatures = np.full((len(shingle_sets), options.num_perm), 0xFFFFFFFF, dtype=np.uint32)
+    members = [i for i, shingles in enumerate(shingle_sets) if len(shingles)]
+    start = 0
+    while start < len(members):
+        stop, total = start, 0
+        while stop < len(members) and (stop == start or total + len(shingle_sets[members[stop]]) <= _CHUNK_SHINGLES):
+            total += len(shingle_sets[members[stop]])
+            stop += 1
+        chunk = members[start:stop]
+        values = np.concatenate([shingle_sets[i] for i in chunk])
+        hashed = np.multiply(perms.multipliers[:, None], values[None, :])
+        hashed += perms.increments[:, None]
+        lengths = np.fromiter((len(shingle_sets[i]) for i in chunk), dtype=np.int64, count=len(chunk))
+        offsets = np.cumsum(lengths) - lengths
+        signatures[chunk] = np.minimum.reduceat(hashed, offsets, axis=1).T
+        start = stop
+    return signatures
+
+
+def _band_keys(signatures: np.ndarray, options: DedupOptions) -> np.ndarray:
+    """One 64-bit key per (document, band): a hash of the band's rows salted with the band number."""
+    rows = options.rows_per_band
+    banded = signatures.reshape(len(signatures), options.bands, rows).astype(np.uint64)
+    keys = banded[:, :, 0] * _POSITION_MULTIPLIERS[0]
+    for row in range(1, rows):
+        keys += banded[:, :, row] * _POSITION_MULTIPLIERS[row % 64] + np.uint64(row)
+    keys += np.arange(options.bands, dtype=np.uint64) * _MIX_2
+    return _finalize64(keys)
 
 
 def containment(shingles_a: np.ndarray, shingles_b: np.ndarray) -> tuple[float, float]:
-    """(containment of the smaller set in the larger, Jaccard) of two sorted unique uint32 shingle arrays."""
+    """(containment of the smaller set in the larger, Jaccard) of two sorted unique uint32 arrays."""
     if len(shingles_a) > len(shingles_b):
         shingles_a, shingles_b = shingles_b, shingles_a
     if len(shingles_a) == 0:
@@ -193,115 +313,62 @@ def containment(shingles_a: np.ndarray, shingles_b: np.ndarray) -> tuple[float, 
     return shared / len(shingles_a), shared / (len(shingles_a) + len(shingles_b) - shared)
 
 
-class _Permutations:
-    """The num_perm multiply-add-shift hash functions, drawn once per (num_perm, seed)."""
-
-    _cache: dict[tuple[int, int], _Permutations] = {}
-
-    def __init__(self, num_perm: int, seed: int) -> None:
-        rng = np.random.default_rng(seed)
-        self.multipliers = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
-        self.increments = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
-
-    @classmethod
-    def get(cls, num_perm: int, seed: int) -> _Permutations:
-        key = (num_perm, seed)
-        if key not in cls._cache:
-            cls._cache[key] = cls(num_perm, seed)
-        return cls._cache[key]
-
-
-_CHUNK_SHINGLES = 8_192  # columns per numpy pass: the (chunk, num_perm) uint64 matrix stays cache-friendly
-
-
-def _minhash_many(shingle_sets: Sequence[np.ndarray], options: DedupOptions) -> np.ndarray:
-    """MinHash signatures (len(shingle_sets), num_perm) uint32; an empty set gets all 0xFFFFFFFF."""
-    perms = _Permutations.get(options.num_perm, options.seed)
-    signatures = np.full((len(shingle_sets), options.num_perm), 0xFFFFFFFF, dtype=np.uint32)
-    start = 0
-    while start < len(shingle_sets):
-        # Group consecutive documents into one numpy pass of at most _CHUNK_SHINGLES shingles (at least one doc).
-        stop, total = start, 0
-        while stop < len(shingle_sets) and (stop == start or total + len(shingle_sets[stop]) <= _CHUNK_SHINGLES):
-            total += len(shingle_sets[stop])
-            stop += 1
-        members = [i for i in range(start, stop) if len(shingle_sets[i])]
-        if members:
-            values = np.concatenate([shingle_sets[i] for i in members]).astype(np.uint64)
-            hashed = values[:, None] * perms.multipliers[None, :]
-            hashed += perms.increments[None, :]
-            hashed >>= _SHIFT_32
-            lengths = np.fromiter((len(shingle_sets[i]) for i in members), dtype=np.int64, count=len(members))
-            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            signatures[members] = np.minimum.reduceat(hashed, offsets, axis=0)
-        start = stop
-    return signatures
-
-
-def _band_keys(signatures: np.ndarray, options: DedupOptions) -> np.ndarray:
-    """One 64-bit key per (document, band): a hash of the band's rows salted with the band number."""
-    rows = options.rows_per_band
-    banded = signatures.reshape(len(signatures), options.bands, rows).astype(np.uint64)
-    keys = (banded * _POSITION_MULTIPLIERS[:rows]).sum(axis=2, dtype=np.uint64)
-    keys += np.arange(options.bands, dtype=np.uint64) * _MIX_2
-    return _finalize64(keys)
-
-
 # ---------------------------------------------------------------------------------------------------- signatures
 
 _MAGIC = b"NLD1"
-_HEADER = struct.Struct("<4sBBHII?")  # magic, version, shingle_size, num_perm, seed, shingle count, has fingerprint
+# magic, version, shingle_size, num_perm, seed, shingle count, number count, has fingerprint
+_HEADER = struct.Struct("<4sBBHIII?")
 _VERSION = 1
+_EMPTY = np.empty(0, dtype=np.uint32)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class DocumentSignature:
-    """What dedup keeps of a text: exact fingerprint, MinHash signature and the shingle set for verification.
-
-    ``fingerprint`` is None when the text is too short to be called a copy of anything (under ``min_words``).
-    """
+    """What dedup keeps of a text: exact fingerprint, MinHash signature, and the shingle and number sets used to
+    verify candidates. ``fingerprint`` is None when the text is too short to be called a copy (``min_words``)."""
 
     fingerprint: bytes | None
     minhash: np.ndarray  # (num_perm,) uint32
     shingles: np.ndarray  # sorted unique uint32
+    numbers: np.ndarray  # sorted unique uint32 hashes of the words holding a digit
     shingle_size: int
     seed: int
 
     def to_bytes(self) -> bytes:
-        """Little-endian, self-describing: header, fingerprint (16 bytes when present), minhash, shingles."""
+        """Little-endian and self-describing: header, fingerprint (16 bytes when present), minhash, shingles,
+        numbers."""
         header = _HEADER.pack(
             _MAGIC, _VERSION, self.shingle_size, len(self.minhash), self.seed, len(self.shingles),
-            self.fingerprint is not None,
+            len(self.numbers), self.fingerprint is not None,
         )
-        return b"".join(
-            (
-                header,
-                self.fingerprint or b"",
-                self.minhash.astype("<u4").tobytes(),
-                self.shingles.astype("<u4").tobytes(),
-            )
-        )
+        arrays = (self.minhash, self.shingles, self.numbers)
+        return b"".join((header, self.fingerprint or b"", *(a.astype("<u4").tobytes() for a in arrays)))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DocumentSignature:
         """Parse ``to_bytes`` output; raises InputError on anything truncated or foreign."""
         if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < _HEADER.size:
             raise InputError("not a newsloom dedup signature (too short)")
-        magic, version, shingle_size, num_perm, seed, count, has_fingerprint = _HEADER.unpack_from(data)
+        magic, version, shingle_size, num_perm, seed, shingle_count, number_count, has_fingerprint = (
+            _HEADER.unpack_from(data)
+        )
         if magic != _MAGIC or version != _VERSION:
             raise InputError("not a newsloom dedup signature (bad magic or version)")
         fingerprint_size = 16 if has_fingerprint else 0
-        expected = _HEADER.size + fingerprint_size + 4 * (num_perm + count)
+        expected = _HEADER.size + fingerprint_size + 4 * (num_perm + shingle_count + number_count)
         if len(data) != expected:
             raise InputError(f"corrupt dedup signature: {len(data)} bytes, expected {expected}")
-        offset = _HEADER.size
-        fingerprint = bytes(data[offset : offset + fingerprint_size]) if has_fingerprint else None
-        offset += fingerprint_size
-        minhash = np.frombuffer(data, dtype="<u4", count=num_perm, offset=offset).astype(np.uint32)
-        shingles = np.frombuffer(data, dtype="<u4", count=count, offset=offset + 4 * num_perm).astype(np.uint32)
-        if count > 1 and not bool(np.all(shingles[1:] > shingles[:-1])):
-            raise InputError("corrupt dedup signature: shingles not sorted")
-        return cls(fingerprint, minhash, shingles, shingle_size, seed)
+        offset = _HEADER.size + fingerprint_size
+        fingerprint = bytes(data[_HEADER.size : offset]) if has_fingerprint else None
+        arrays = []
+        for count in (num_perm, shingle_count, number_count):
+            arrays.append(np.frombuffer(data, dtype="<u4", count=count, offset=offset).astype(np.uint32))
+            offset += 4 * count
+        minhash, shingles, numbers = arrays
+        for values in (shingles, numbers):
+            if len(values) > 1 and not bool(np.all(values[1:] > values[:-1])):
+                raise InputError("corrupt dedup signature: sets not sorted")
+        return cls(fingerprint, minhash, shingles, numbers, shingle_size, seed)
 
     def check_compatible(self, options: DedupOptions) -> None:
         if (self.shingle_size, len(self.minhash), self.seed) != (options.shingle_size, options.num_perm, options.seed):
@@ -311,30 +378,60 @@ class DocumentSignature:
             )
 
 
-def signatures_of(texts: Iterable[str], options: DedupOptions | None = None) -> list[DocumentSignature]:
-    """Signatures of many texts; MinHash runs vectorised over the whole batch (much faster than one by one)."""
-    options = options or DedupOptions()
-    fingerprints: list[bytes | None] = []
-    shingle_sets: list[np.ndarray] = []
-    for text in texts:
-        normalized = _normalized(text, options)
-        words = normalized.split()
-        if len(words) < options.min_words:
-            fingerprints.append(None)
-            shingle_sets.append(np.empty(0, dtype=np.uint32))
-            continue
-        fingerprints.append(_fingerprint_of_normalized(normalized))
-        shingle_sets.append(_shingles_of_words(words[: options.max_words], options.shingle_size))
-    minhashes = _minhash_many(shingle_sets, options)
-    return [
-        DocumentSignature(fingerprint, minhashes[i], shingles, options.shingle_size, options.seed)
-        for i, (fingerprint, shingles) in enumerate(zip(fingerprints, shingle_sets))
+def _signature_batch(texts: Iterable[str], options: DedupOptions) -> tuple[list[DocumentSignature], np.ndarray]:
+    """Signatures of a batch, and their MinHash matrix (len, num_perm)."""
+    words_of = [_words(text, options) for text in texts]
+    long_enough = [i for i, words in enumerate(words_of) if len(words) >= options.min_words]
+    shingle_sets, number_sets = _shingle_and_number_sets(
+        [words_of[i][: options.max_words] for i in long_enough], options.shingle_size
+    )
+    all_shingles = [_EMPTY] * len(words_of)
+    all_numbers = [_EMPTY] * len(words_of)
+    for position, i in enumerate(long_enough):
+        all_shingles[i], all_numbers[i] = shingle_sets[position], number_sets[position]
+    minhashes = _minhash_many(all_shingles, options)
+    enough = set(long_enough)
+    signatures = [
+        DocumentSignature(
+            _fingerprint(words) if i in enough else None, minhashes[i], all_shingles[i], all_numbers[i],
+            options.shingle_size, options.seed,
+        )
+        for i, words in enumerate(words_of)
     ]
+    return signatures, minhashes
+
+
+def signatures_of(texts: Iterable[str], options: DedupOptions | None = None) -> list[DocumentSignature]:
+    """Signatures of many texts, hashed in vectorised batches (much faster than one by one)."""
+    options = options or DedupOptions()
+    signatures: list[DocumentSignature] = []
+    for batch in _batched(texts, _BATCH):
+        signatures.extend(_signature_batch(batch, options)[0])
+    return signatures
 
 
 def signature_of(text: str, options: DedupOptions | None = None) -> DocumentSignature:
     """The signature of one text (``.to_bytes()`` for storage)."""
-    return signatures_of([text], options)[0]
+    return _signature_batch([text], options or DedupOptions())[0][0]
+
+
+def shingle_hashes(text: str, options: DedupOptions | None = None) -> np.ndarray:
+    """The text's set of word shingles as sorted unique uint32 hashes (empty under ``min_words`` words)."""
+    return signature_of(text, options).shingles
+
+
+_BATCH = 512
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # ---------------------------------------------------------------------------------------------------- the index
@@ -401,6 +498,8 @@ class DuplicateIndex:
         self._matches: dict[int, tuple[int, float, DuplicateKind]] = {}
         self._by_fingerprint: dict[bytes, int] = {}
         self._buckets: dict[int, list[int]] = {}
+        # MinHash rows of all documents, for a vectorised similarity estimate of the LSH candidates.
+        self._minhashes = np.empty((0, self.options.num_perm), dtype=np.uint32)
 
     # ------------------------------------------------------------------------------------------- reading
 
@@ -452,10 +551,11 @@ class DuplicateIndex:
     def add_many(self, items: Iterable[tuple[str, str, datetime | None]]) -> list[DuplicateMatch | None]:
         """``add`` over (doc_id, text, published_at) items in order, hashing them in vectorised batches."""
         results: list[DuplicateMatch | None] = []
-        for batch in _batched(items, 512):
-            signatures = signatures_of((text for _, text, _ in batch), self.options)
-            for (doc_id, _, published_at), signature in zip(batch, signatures):
-                results.append(self.add_signature(doc_id, signature, published_at))
+        for batch in _batched(items, _BATCH):
+            signatures, minhashes = _signature_batch([text for _, text, _ in batch], self.options)
+            band_keys = _band_keys(minhashes, self.options).tolist()
+            for (doc_id, _, published_at), signature, keys in zip(batch, signatures, band_keys):
+                results.append(self._add(doc_id, signature, published_at, keys))
         return results
 
     def add_signature(
@@ -469,10 +569,19 @@ class DuplicateIndex:
         if not isinstance(signature, DocumentSignature):
             signature = DocumentSignature.from_bytes(signature)
         signature.check_compatible(self.options)
-        published_at = _utc(published_at)
+        return self._add(doc_id, signature, published_at, None)
 
-        match = self._find_match(signature)
-        ordinal = self._append(doc_id, signature, published_at)
+    def _add(
+        self, doc_id: str, signature: DocumentSignature, published_at: datetime | None, band_keys: list[int] | None
+    ) -> DuplicateMatch | None:
+        if not isinstance(doc_id, str) or not doc_id:
+            raise InputError("a document id must be a non-empty string")
+        if doc_id in self._ordinal_of:
+            return self._status(self._ordinal_of[doc_id])
+        published_at = _utc(published_at)
+        ordinal = len(self._ids)
+        match = self._find_match(signature, ordinal, band_keys)
+        self._append(doc_id, signature, published_at)
         if match is None:
             return None
         matched, similarity, kind = match
@@ -480,44 +589,74 @@ class DuplicateIndex:
         return self._join(ordinal, matched, similarity, kind)
 
     def _append(self, doc_id: str, signature: DocumentSignature, published_at: datetime | None) -> int:
+        """Record a document (its LSH buckets were filled by _find_match or _fill_buckets)."""
         ordinal = len(self._ids)
         self._ids.append(doc_id)
         self._ordinal_of[doc_id] = ordinal
         self._published.append(published_at)
         self._signatures.append(signature)
         self._group_of.append(None)
-        if signature.fingerprint is None:
-            return ordinal
-        if signature.fingerprint in self._by_fingerprint:
-            return ordinal  # an exact copy: its twin already stands for it in the LSH buckets
-        self._by_fingerprint[signature.fingerprint] = ordinal
-        if len(signature.shingles):
-            for key in _band_keys(signature.minhash[None, :], self.options)[0].tolist():
-                bucket = self._buckets.setdefault(key, [])
-                if len(bucket) < self.options.max_bucket_size:
-                    bucket.append(ordinal)
+        if ordinal == len(self._minhashes):  # grow by doubling
+            grown = np.empty((max(1024, 2 * len(self._minhashes)), self.options.num_perm), dtype=np.uint32)
+            grown[:ordinal] = self._minhashes
+            self._minhashes = grown
+        self._minhashes[ordinal] = signature.minhash
         return ordinal
 
-    def _find_match(self, signature: DocumentSignature) -> tuple[int, float, DuplicateKind] | None:
+    def _find_match(
+        self, signature: DocumentSignature, ordinal: int, band_keys: list[int] | None
+    ) -> tuple[int, float, DuplicateKind] | None:
+        """The best earlier copy of ``signature``; also files the new document (``ordinal``) in its LSH buckets."""
         if signature.fingerprint is None:
             return None
         twin = self._by_fingerprint.get(signature.fingerprint)
         if twin is not None:
-            return twin, 1.0, "exact"
+            return twin, 1.0, "exact"  # its twin already stands for it in the fingerprint map and the buckets
+        self._by_fingerprint[signature.fingerprint] = ordinal
         if not len(signature.shingles):
             return None
-        hits: Counter[int] = Counter()
-        for key in _band_keys(signature.minhash[None, :], self.options)[0].tolist():
-            bucket = self._buckets.get(key)
-            if bucket:
-                hits.update(bucket)
+        if band_keys is None:
+            band_keys = _band_keys(signature.minhash[None, :], self.options)[0].tolist()
+        candidates = self._fill_buckets(ordinal, band_keys)
+        if not candidates:
+            return None
+        # Estimated Jaccard (share of equal MinHash rows) ranks the candidates; about three standard
+        # deviations of slack below min_jaccard keeps true copies while most chance collisions go unverified.
+        ordinals = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+        estimates = np.count_nonzero(self._minhashes[ordinals] == signature.minhash, axis=1) / self.options.num_perm
+        promising = np.flatnonzero(estimates >= self.options.min_jaccard - 0.1)
+        promising = promising[np.argsort(-estimates[promising], kind="stable")][: self.options.max_candidates]
         best: tuple[int, float, DuplicateKind] | None = None
-        for candidate, _ in hits.most_common(self.options.max_candidates):
-            contained, jaccard = containment(signature.shingles, self._signatures[candidate].shingles)
-            if contained >= self.options.threshold and jaccard >= self.options.min_jaccard:
-                if best is None or contained > best[1]:
-                    best = (candidate, contained, "near")
+        for candidate in ordinals[promising].tolist():
+            contained = self._verified_similarity(signature, self._signatures[candidate])
+            if contained is not None and (best is None or contained > best[1]):
+                best = (candidate, contained, "near")
         return best
+
+    def _fill_buckets(self, ordinal: int, band_keys: list[int]) -> set[int]:
+        """File ``ordinal`` under its band keys and return the documents already there (one dict pass)."""
+        candidates: set[int] = set()
+        buckets, cap = self._buckets, self.options.max_bucket_size
+        for key in band_keys:
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [ordinal]
+            else:
+                candidates.update(bucket)
+                if len(bucket) < cap:
+                    bucket.append(ordinal)
+        return candidates
+
+    def _verified_similarity(self, mine: DocumentSignature, theirs: DocumentSignature) -> float | None:
+        """The containment of the two texts when they pass every test for copies, else None."""
+        contained, jaccard = containment(mine.shingles, theirs.shingles)
+        if contained < self.options.threshold or jaccard < self.options.min_jaccard:
+            return None
+        if min(len(mine.numbers), len(theirs.numbers)) >= self.options.min_numbers:
+            agreement, _ = containment(mine.numbers, theirs.numbers)
+            if agreement < self.options.number_agreement:
+                return None  # same wording, different figures: another report of a recurring kind
+        return contained
 
     def _sort_key(self, ordinal: int) -> tuple[int, datetime, int]:
         published = self._published[ordinal]
@@ -572,6 +711,10 @@ class DuplicateIndex:
             parsed = signature if isinstance(signature, DocumentSignature) else DocumentSignature.from_bytes(signature)
             parsed.check_compatible(index.options)
             ordinal = index._append(doc_id, parsed, _utc(published_at))
+            if parsed.fingerprint is not None and parsed.fingerprint not in index._by_fingerprint:
+                index._by_fingerprint[parsed.fingerprint] = ordinal
+                if len(parsed.shingles):
+                    index._fill_buckets(ordinal, _band_keys(parsed.minhash[None, :], index.options)[0].tolist())
             if duplicate_of is not None:
                 links.append((ordinal, duplicate_of))
         for ordinal, duplicate_of in links:
@@ -593,17 +736,6 @@ class DuplicateIndex:
         if mine.fingerprint is not None and mine.fingerprint == theirs.fingerprint:
             return canonical, 1.0, "exact"
         return canonical, containment(mine.shingles, theirs.shingles)[0], "near"
-
-
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 # ---------------------------------------------------------------------------------------------------- batch API

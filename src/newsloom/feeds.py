@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .model import Article
 
-__all__ = ["AtomFeed", "render_atom_feed", "ATOM_MEDIA_TYPE", "article_excerpt", "is_http_url"]
+__all__ = ["AtomFeed", "render_atom_feed", "ATOM_MEDIA_TYPE", "article_excerpt", "body_without_headline", "is_http_url"]
 
 ATOM_MEDIA_TYPE = "application/atom+xml"
 _ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -53,9 +53,17 @@ def is_http_url(url: str | None) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
+def body_without_headline(article: Article) -> list[str]:
+    """The body's paragraphs, less a first one that only repeats the headline (some sources start the text with it)."""
+    paragraphs = article.paragraphs
+    if paragraphs and " ".join(paragraphs[0].split()).casefold() == " ".join(article.title.split()).casefold():
+        return paragraphs[1:]
+    return paragraphs
+
+
 def article_excerpt(article: Article, limit: int = _SUMMARY_CHARS) -> str:
     """The summary when there is one, else the body's opening cut at a word boundary."""
-    text = article.summary or " ".join(article.paragraphs[:2])
+    text = article.summary or " ".join(body_without_headline(article)[:2])
     text = " ".join(text.split())
     if len(text) <= limit:
         return text

@@ -35,6 +35,10 @@ STOP_WORDS = frozenset(
 )
 
 
+# Cosine similarity below which two articles are not shown as related (TF-IDF, sublinear TF).
+MIN_SIMILARITY = 0.05
+
+
 @dataclass(slots=True)
 class RelatedArticle:
     article: Article
@@ -101,7 +105,8 @@ def _rank(
         candidate_vector = _weights(candidate_tf, pool_idf)
         contributions = {term: vector[term] * candidate_vector[term] for term in vector if term in candidate_vector}
         score = sum(contributions.values())
-        if score <= 0:
+        # One shared word ("fire", "benjamin") is a coincidence, not a relation: ask for two and a real similarity.
+        if score < MIN_SIMILARITY or len(contributions) < 2:
             continue
         shared = [term for term, _ in sorted(contributions.items(), key=lambda item: -item[1])[:4]]
         results.append(RelatedArticle(candidate, score, "shares: " + ", ".join(shared), shared))

@@ -67,11 +67,12 @@ STOPWORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang,
 # Words frequent in news that make poor keyphrases in any story (reporting verbs, vague quantities, time words).
 NEWS_FILLER = frozenset(
     """said says say saying told tell according added adds added reported report reports reporting statement
-    asked announced including include includes includes new also well like just year years month months week
+    asked announced including include includes also well like just year years month months week
     weeks day days today yesterday tomorrow time times last next first second third percent pct mln bln
     billion million thousand hundred dlrs dlr cts number lot lots way ways part thing things people monday
     tuesday wednesday thursday friday saturday sunday january february march april may june july august
-    september october november december mr mrs ms dr however although despite according meanwhile already
+    september october november december jan feb mar apr jun jul aug
+    sep sept oct nov dec mr mrs ms dr however although despite according meanwhile already
     another around whether would could should might among several since made make makes making get gets
     got go goes going went come comes came take takes took taken see seen use used using two three four five
     six seven eight nine ten""".split()

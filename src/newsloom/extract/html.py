@@ -15,6 +15,7 @@ and discounted by link density. The walk over the chosen container skips hidden 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -63,39 +64,52 @@ _NEGATIVE_HINT = re.compile(
 )
 # Subtrees skipped inside the chosen container: page furniture that sits between article paragraphs.
 _BOILERPLATE_HINT = re.compile(
+    # Distinctive stems match anywhere in a class or id ("sharebar", "js-social-links")...
     r"share|sharing|social|related|recommend|newsletter|subscri|promo|advert|sponsor|outbrain|taboola|comment|"
-    r"sidebar|breadcrumb|byline|author|caption|credit|toolbar|tool-?bar|popup|modal|cookie|consent|signup|sign-up|"
-    r"widget|more-?stories|read-?more|readmore|also-?read|trending|popular|print|hidden|visually-?hidden|"
-    r"sr-only|screen-?reader|dateline|timestamp|published|article-?meta|post-?meta|entry-?meta|tags|keywords|"
-    r"(?:^|[\s_-])(?:ad|ads|adv|dfp|gpt|meta|date|time|nav|menu|header|footer|inline-?ad|ad-?slot|ad-?unit)(?:$|[\s_-])",
+    r"sidebar|breadcrumb|byline|caption|toolbar|tool-bar|popup|modal|cookie|consent|signup|sign-up|widget|"
+    r"more-?stories|read-?more|readmore|also-?read|trending|popular|visually-?hidden|sr-only|screen-?reader|"
+    r"dateline|timestamp|article-?meta|post-?meta|entry-?meta|tooltip|popover|rollover|hover-?card|"
+    # ...short or common words only as a whole part of one ("ad-slot", "meta", but not "head", "metadata").
+    r"(?:^|[\s_-])(?:ad|ads|adv|dfp|gpt|meta|date|time|nav|menu|header|footer|inline-?ad|ad-?slot|ad-?unit|"
+    r"author|authors|credit|credits|tags|keywords|print|published)(?:$|[\s_-])|"
+    # ...and "hidden" only as a whole class ("field--label-hidden" hides a label, not the field).
+    r"(?:^|\s)(?:hidden|hide|d-none|is-hidden|invisible)(?:$|\s)",
     re.IGNORECASE,
 )
 # A container whose class says it is the article body is never skipped for a weaker negative word in it.
 _BODY_HINT = re.compile(
     r"(?:article|story|entry|post|main|body)[-_]?(?:body|content|text)|articlebody|storybody|post-?body|"
-    r"rich-?text|prose|article__body|paywall-?content",
+    r"rich-?text|prose|article__body|paywall-?content|"
+    # Embedded posts quoted by the article are part of it (publishers' benchmarks count them in).
+    r"twitter-tweet|social-?(?:media-?)?embed|embed-?(?:social|tweet|twitter)|instagram-media",
     re.IGNORECASE,
 )
 _BOILERPLATE_LINE = re.compile(
-    r"^(?:advertisement|anzeige|publicité|publicidad|pubblicità|sponsored|sponsored content|continue reading|"
+    r"^(?:advertisement|advert|adverts|ad|anzeige|werbung|publicité|publicidad|pubblicità|sponsored|sponsored content|continue reading|"
     r"read more|read next|related|related articles|related stories|share|share this|share this article|"
     r"share on \w+|tweet|email|print|comments?|subscribe|sign up|follow us|loading|close|next|previous|"
     r"advertisement - scroll to continue|story continues below|article continues below|click here|"
-    r"this content is not available|supported by|image|photo|video|getty images|ap photo)[\s.:!]*$",
+    r"this content is not available|supported by|image|photo|video|getty images|ap photo|you may also like|"
+    r"you might also like|recommended|more from \w+|loading(?: content)?|tell us what you think|"
+    r"this slideshow requires javascript|skip advert|scroll to continue with content|highlights|"
+    r"(?:\d+ )?comments?|leave a comment|add a comment|show comments|view comments)[\s.:!…]*$",
     re.IGNORECASE,
 )
-_COMMAS = re.compile(r"[,，、،]")
 _SPACE = re.compile(r"[\s\u00a0\u200b\u2009\u202f\u3000]+")
 _LINE_BREAK = "\x00"  # stands for <br> while text is assembled (input NULs are removed): source newlines are spaces
 _MIN_PARAGRAPH_CHARS = 25
 _CANDIDATES_TO_CHECK = 6
 _MIN_RIVALS = 3
+_CHUNK_SCORE_SHARE = 0.25
+_WRAPPER_GROWTH = 1.1
+_MAX_WRAPPER_CLIMB = 8  # each step reads the parent's whole text: bounded so deep nesting stays linear
+_SIBLING_TAGS = frozenset({"p", "div", "section", "article", "blockquote", "ul", "ol", "h2", "h3", "h4", "pre", "table", "span"})
 _SIBLING_SCORE_SHARE = 0.2
 _MAX_TEASERS = 20
 _RELATED_SELECTOR = ", ".join(
     f'[{attribute}*="{word}"]'
     for attribute in ("class", "id")
-    for word in ("related", "recommend", "more-stories", "morestories", "read-more", "also-read", "more-like")
+    for word in ("related", "recommend")
 )
 
 
@@ -114,6 +128,12 @@ def _class_weight(node: LexborNode) -> int:
     hint = _hint_text(node)
     if len(hint) < 2:
         return 0
+    return _hint_weight(hint)
+
+
+@lru_cache(maxsize=4096)
+def _hint_weight(hint: str) -> int:
+    """Cached: class names repeat within a page and across pages of one site."""
     weight = 0
     if _NEGATIVE_HINT.search(hint):
         weight -= 25
@@ -123,20 +143,24 @@ def _class_weight(node: LexborNode) -> int:
 
 
 _LEAF_BLOCKS = "p, div, section, article, table, ul, ol, dl, pre, blockquote, h1, h2, h3, h4, h5, h6, header, form"
-_LEAF_SELECTOR = ", ".join(f"{tag}:not(:has({_LEAF_BLOCKS}))" for tag in ("div", "section", "article"))
 
 
 def _paragraph_nodes(body: LexborNode) -> Iterable[tuple[LexborNode, str]]:
     """Nodes that hold running text, with their text: ``p``/``pre``/``td``, divs without block children
     (text in spans, or split by ``<br>``), and the text a div holds directly between its block children."""
-    seen: set[int] = set()
     for node in body.css("p, pre, td, blockquote"):
         yield node, node.text()
-    for node in body.css(_LEAF_SELECTOR):
-        seen.add(node.mem_id)
-        yield node, node.text()
+    # A container is a leaf when no block element sits below it. Marking the ancestors of every block once
+    # is linear in the tree size, where a ":has()" selector is quadratic on pathologically deep nesting.
+    has_block_below: set[int] = set()
+    for block in body.css(_LEAF_BLOCKS):
+        parent = block.parent
+        while parent is not None and parent.mem_id not in has_block_below:
+            has_block_below.add(parent.mem_id)
+            parent = parent.parent
     for node in body.css("div, section, article"):
-        if node.mem_id in seen:
+        if node.mem_id not in has_block_below:
+            yield node, node.text()
             continue
         own = node.text(deep=False)
         if len(own) >= _MIN_PARAGRAPH_CHARS and len(own.strip()) >= _MIN_PARAGRAPH_CHARS:
@@ -150,13 +174,13 @@ def _link_density(node: LexborNode, text_length: int) -> float:
     return min(1.0, link_chars / text_length)
 
 
-def _score_candidates(body: LexborNode) -> list[_Candidate]:
+def _score_candidates(body: LexborNode) -> tuple[list[_Candidate], dict[int, _Candidate]]:
     candidates: dict[int, _Candidate] = {}
     for node, text in _paragraph_nodes(body):
         length = len(text.strip())
         if length < _MIN_PARAGRAPH_CHARS:
             continue
-        score = 1 + len(_COMMAS.findall(text)) + min(length // 100, 3)
+        score = 1 + text.count(",") + text.count("，") + text.count("、") + min(length // 100, 3)
         ancestor = node.parent
         for level in range(3):
             if ancestor is None or ancestor.tag in ("html", "-document"):
@@ -175,7 +199,7 @@ def _score_candidates(body: LexborNode) -> list[_Candidate]:
     ranked.sort(key=lambda c: c.score, reverse=True)
     if ranked:
         ranked[0] = _common_ancestor_of_rivals(ranked, candidates)
-    return ranked
+    return ranked, candidates
 
 
 def _ancestor_ids(node: LexborNode) -> set[int]:
@@ -188,53 +212,93 @@ def _ancestor_ids(node: LexborNode) -> set[int]:
 
 
 def _common_ancestor_of_rivals(ranked: list[_Candidate], candidates: dict[int, _Candidate]) -> _Candidate:
-    """When several near-equal candidates are cards of one article (a paragraph per wrapper div), the article
-    is their common ancestor, not the best card."""
+    """The article when it is split over several containers: the common ancestor of the best candidate and
+    either a rival of the same kind (``div.article__body`` chunks between ad slots) or several near-equal
+    rivals (a wrapper div per paragraph)."""
     top = ranked[0]
-    rivals = [c for c in ranked[1:] if c.score >= 0.75 * top.score]
-    if len(rivals) < _MIN_RIVALS:
-        return top
-    rival_ancestors = [_ancestor_ids(c.node) for c in rivals]
+    top_class = top.node.attributes.get("class")
+    top_ancestors = _ancestor_ids(top.node)
+    chunks = []
+    if top_class:
+        for rival in ranked[1:]:
+            if rival.score < _CHUNK_SCORE_SHARE * top.score or rival.node.tag != top.node.tag:
+                continue
+            if rival.node.attributes.get("class") != top_class or rival.node.mem_id in top_ancestors:
+                continue
+            ancestors = _ancestor_ids(rival.node)
+            if top.node.mem_id not in ancestors:
+                chunks.append(ancestors)
+    if chunks:
+        needed = len(chunks)
+        rival_ancestors = chunks
+    else:
+        rival_ancestors = [_ancestor_ids(c.node) for c in ranked[1:] if c.score >= 0.75 * top.score]
+        needed = _MIN_RIVALS
+        if len(rival_ancestors) < needed:
+            return top
     ancestor = top.node.parent
     while ancestor is not None and ancestor.tag not in ("body", "html"):
         key = ancestor.mem_id
-        if sum(key in ids for ids in rival_ancestors) >= _MIN_RIVALS:
+        if sum(key in ids for ids in rival_ancestors) >= needed:
             known = candidates.get(key)
             return _Candidate(ancestor, max(known.score if known else 0.0, top.score))
         ancestor = ancestor.parent
     return top
 
 
-def _content_nodes(top: _Candidate) -> list[LexborNode]:
+def _climb_wrappers(node: LexborNode) -> LexborNode:
+    """Climb wrappers that add (almost) no text, so that the article's intro, often kept in a sibling
+    block of the main text ("lede" + "body"), is among the siblings considered next."""
+    length = len(node.text())
+    parent = node.parent
+    for _ in range(_MAX_WRAPPER_CLIMB):
+        if parent is None or parent.tag in ("body", "html", "-document"):
+            break
+        if len(parent.text()) > length * _WRAPPER_GROWTH + 20:
+            break
+        attributes = node.attributes
+        if _is_hidden(attributes) or _is_boilerplate(attributes):
+            break  # the walk from a higher root would skip this node, and the article with it
+        node = parent
+        parent = node.parent
+    return node
+
+
+def _is_paragraph_like(node: LexborNode) -> bool:
+    return node.tag == "p" or (node.tag in ("div", "section", "span") and node.css_first(_LEAF_BLOCKS) is None)
+
+
+def _content_nodes(top: _Candidate, candidates: dict[int, _Candidate]) -> list[LexborNode]:
     """The best container plus siblings that look like more of the same article."""
-    parent = top.node.parent
+    main = _climb_wrappers(top.node)
+    parent = main.parent
     if parent is None or parent.tag in ("html", "-document"):
-        return [top.node]
+        return [main]
     threshold = max(10.0, top.score * _SIBLING_SCORE_SHARE)
-    top_hint = (top.node.attributes.get("class") or "").strip()
+    main_class = (main.attributes.get("class") or "").strip()
     nodes = []
     for sibling in parent.iter():
-        if sibling.mem_id == top.node.mem_id:
+        if sibling.mem_id == main.mem_id:
             nodes.append(sibling)
             continue
-        if sibling.tag not in ("p", "div", "section", "article", "blockquote", "ul", "ol", "h2", "h3", "h4", "pre", "table"):
+        if sibling.tag not in _SIBLING_TAGS:
             continue
-        bonus = top.score * 0.2 if top_hint and (sibling.attributes.get("class") or "").strip() == top_hint else 0.0
+        attributes = sibling.attributes
+        if _is_hidden(attributes) or _is_boilerplate(attributes):
+            continue
         text = sibling.text()
         length = len(text.strip())
         if length == 0:
             continue
         density = _link_density(sibling, length)
-        if sibling.tag == "p" and length > 80 and density < 0.25:
+        known = candidates.get(sibling.mem_id)
+        bonus = top.score * 0.2 if main_class and (attributes.get("class") or "").strip() == main_class else 0.0
+        if known is not None and known.score * (1 - density) + bonus >= threshold:
             nodes.append(sibling)
-        elif sibling.tag == "p" and density == 0 and text.rstrip().endswith((".", "!", "?", "。", "”", '"')):
-            nodes.append(sibling)
-        elif sibling.tag != "p" and length > 100 and density < 0.3 and bonus:
-            nodes.append(sibling)
-        elif sibling.tag in ("div", "section", "article") and length > 200 and density < 0.25:
-            # A run of the same article split by an ad slot: its paragraphs score it high on its own.
-            score = sum(1 + min(len(p.text()) // 100, 3) for p in sibling.css("p") if len(p.text()) >= _MIN_PARAGRAPH_CHARS)
-            if score + bonus >= threshold:
+        elif _is_paragraph_like(sibling):
+            if length > 80 and density < 0.25:
+                nodes.append(sibling)
+            elif density == 0 and text.rstrip().endswith((".", "!", "?", "。", "”", '"', "»")):
                 nodes.append(sibling)
     return nodes
 
@@ -250,6 +314,11 @@ def _is_boilerplate(attributes: dict[str, str | None]) -> bool:
     hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''} {attributes.get('role') or ''}"
     if len(hint) < 3:
         return False
+    return _is_boilerplate_hint(hint)
+
+
+@lru_cache(maxsize=8192)
+def _is_boilerplate_hint(hint: str) -> bool:
     if not _BOILERPLATE_HINT.search(hint):
         return False
     return not _BODY_HINT.search(hint)
@@ -368,10 +437,10 @@ def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list
     body = tree.body or tree.root
     if body is None:
         return []
-    ranked = _score_candidates(body)
+    ranked, candidates = _score_candidates(body)
     if not ranked:
         return _paragraphs_from([body], title)
-    return _paragraphs_from(_content_nodes(ranked[0]), title)
+    return _paragraphs_from(_content_nodes(ranked[0], candidates), title)
 
 
 def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> list[Teaser]:

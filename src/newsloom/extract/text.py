@@ -14,7 +14,9 @@ Nothing of the page structure is left, so every decision comes from general prop
 * The body is the contiguous run of blocks with the largest total value (Kadane's algorithm: linear time):
   article-like blocks add, short lines cost a little (so a subheading inside the article is kept),
   boilerplate costs more, and section headers such as "Related" or "More like this" cost a lot, so the run
-  rarely crosses into the teasers after the article.
+  rarely crosses into the teasers after the article. A comment thread (repeated "X said:" headers), lines
+  repeated across the page (share bars, a summary repeating the article) and excerpts followed by "Read more"
+  count as furniture.
 * The title is the best heading-like line before the body; the date comes only from a date written on the
   page ("Date: ...", "Published ...", or a date line by the title), never from the crawl time; teasers are
   (title line, excerpt ending in "..." or "…") pairs outside the body.
@@ -53,7 +55,7 @@ _COMMENT = "comment"  # the header of a reader comment ("Jane on May 2, 2019 at 
 
 # Values for the max-sum run. Prose adds its length; everything else costs, so that the run bridges a
 # subheading or an "Advertisement" slot inside an article but not a menu or a block of teasers.
-_SHORT_COST = -25.0
+_SHORT_COST = -35.0
 _BAD_COST = -70.0
 _TEASER_COST = -90.0
 _BREAK_COST = -450.0
@@ -69,14 +71,15 @@ _LATE_PAGE_DISCOUNT = 0.3
 _NEAR_WEIGHT = 0.35
 _GOOD_VALUE_CAP = 1500.0
 
-_ENABLE_LEAD = True
+# A block that starts with the whole of an earlier block at least this long repeats it.
+_REPEAT_MIN_CHARS = 50
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _SENTENCE_END = re.compile(r"[.!?。！？…:;](?:[\"'”’»)\]]*)\s*$")
 _SENTENCE_MARK = re.compile(r"[.!?。！？](?:\s|$|[\"'”’»)])")
-_ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s*[\"'”’»)\]]*\s*$")
+_ELLIPSIS_END = re.compile(r"(?:\.{3,}|…)+\s*[\"'”’»)\]]*\s*$")
 _LIST_MARKER = re.compile(r"^(?:[*+•·▪■►▶-]|\d{1,2}[.)])\s+")
 _LINK_SEPARATORS = re.compile(r"\s[|•·»›/]\s|\s\|\s?|\|")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -117,6 +120,11 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     }.items()
 }
 _ALL_STOPWORDS = frozenset().union(*_STOPWORDS.values())
+# Function words that English Title Case capitalises and prose does not ("the" is left out: it starts names).
+_HEADLINE_FUNCTION_WORDS = frozenset(
+    "a an of in on at to for with and or but is are was be can will from by as after over into about how why what "
+    "when who your you its this that has have not".split()
+)
 
 # Boilerplate vocabulary: a short line made (mostly) of these is page furniture, not article text.
 _BOILERPLATE_TERMS = (
@@ -184,13 +192,20 @@ _SITE_NOTICE_WORD = re.compile(
     r"données personnelles|consentement|navegador|consentimiento|privacidad|informativa)\b",
     re.IGNORECASE,
 )
+_READ_MORE = re.compile(
+    r"^(?:read more|read full (?:story|article)|full story|continue reading|weiterlesen|mehr lesen|lire la suite|"
+    r"leer más|seguir leyendo|leggi tutto|continua a leggere|leia mais|lees meer|читать далее|阅读全文|続きを読む)$",
+    re.IGNORECASE,
+)
+_COMMENTS_HEADER = re.compile(
+    r"\b(?:comments|kommentare|commentaires|comentarios|commenti|comentários|reacties|комментарии)\b", re.IGNORECASE
+)
 # "Jane on May 2, 2019 at 4:47 pm said:", "John says:", "Reply": the furniture of a comment thread.
 _COMMENT_META = re.compile(
     r"(?:\b(?:said|says|wrote|writes|replied|sagt|schrieb|schreibt|a dit|a écrit|dice|dijo|escribió|scrive|disse|"
-    r"schreef)\s*:?\s*$|^(?:reply|antworten|répondre|responder|rispondi|report|like|\d+ (?:likes?|replies))$)",
+    r"schreef)\s*:?\s*$|^(?:reply|antworten|répondre|responder|rispondi|\d+ (?:likes?|replies))$)",
     re.IGNORECASE,
 )
-_TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?|h|uhr)?\b|\b\d+\s+(?:minutes?|hours?|days?) ago\b", re.IGNORECASE)
 _DATE_LABEL = re.compile(
     r"^\s*(?P<label>date|dated|published(?: on| at)?|posted(?: on| at)?|first published(?: on)?|updated(?: on| at)?|"
     r"last updated(?: on)?|modified|veröffentlicht(?: am)?|aktualisiert(?: am)?|stand|datum|publié le|publié|"
@@ -344,19 +359,23 @@ def _block_of(line: str) -> _Block:
 def _classify(blocks: list[_Block]) -> None:
     """Give every block its kind, from its own features and then its neighbours."""
     # Pages in a language without a stop-word list (or in CJK) are judged on length and punctuation only.
-    long_blocks = [b for b in blocks if b.words >= 12]
-    mean_share = sum(b.stopword_share for b in long_blocks) / len(long_blocks) if long_blocks else 0.0
-    use_stopwords = mean_share >= 0.12
+    # The upper quartile is read, not the mean: menus and tag clouds must not hide the prose.
+    shares = sorted(b.stopword_share for b in blocks if b.words >= 12)
+    use_stopwords = bool(shares) and shares[(3 * len(shares)) // 4] >= 0.15
     for block in blocks:
         block.kind = _own_kind(block, use_stopwords)
+    _mark_repeats(blocks)
     _mark_teasers(blocks)
+    _mark_read_more_excerpts(blocks)
     _demote_inline_breaks(blocks)
     _promote_between_prose(blocks)
 
 
 def _own_kind(block: _Block, use_stopwords: bool) -> str:
     text = block.text
-    if block.length <= 60 and _SECTION_BREAK.match(text.strip(" .:-–—|•·>»")):
+    if block.length <= 60 and (_SECTION_BREAK.match(text.strip(" .:-–—|•·>»()[]")) or (
+        block.words <= 5 and _COMMENTS_HEADER.search(text)
+    )):
         return _BREAK
     if block.words <= 12 and _BOILERPLATE_LINE.match(text.strip(" .:-–—|•·>»!")):
         return _BAD
@@ -371,17 +390,39 @@ def _own_kind(block: _Block, use_stopwords: bool) -> str:
         return _BAD
     if block.words <= 8 and _BYLINE.match(text):
         return _SHORT
-    if _ENABLE_LEAD and _has_headline_lead(text):
+    if _has_headline_lead(text):
         return _TEASER  # a Title Case Headline Glued To Its Excerpt: a teaser, not article prose
     prose = block.stopword_share >= 0.22 if use_stopwords else True
     weak_prose = block.stopword_share >= 0.12 if use_stopwords else True
     if block.length >= 90 and prose and (block.ends_sentence or block.sentence_marks >= 1):
         return _GOOD
-    if block.length >= 250 and weak_prose:
+    if block.length >= 250 and weak_prose and (use_stopwords or block.sentence_marks >= 1):
         return _GOOD
     if block.length >= 35 and weak_prose and block.words >= 5 and (block.ends_sentence or block.sentence_marks):
         return _NEAR
     return _SHORT
+
+
+def _mark_repeats(blocks: list[_Block]) -> None:
+    """Lines that repeat are furniture: a short line seen three times or more (a share bar under every item),
+    and a long block that starts with an earlier block (a summary or a metadata field repeating the article)."""
+    counts: dict[str, int] = {}
+    for block in blocks:
+        if block.words <= 10:
+            counts[block.text] = counts.get(block.text, 0) + 1
+    earlier_by_prefix: dict[str, str] = {}
+    for block in blocks:
+        if block.words <= 10 and counts.get(block.text, 0) >= 3 and block.kind == _SHORT:
+            block.kind = _BAD
+            continue
+        if block.length < _REPEAT_MIN_CHARS:
+            continue
+        prefix = block.text[:_REPEAT_MIN_CHARS]
+        earlier = earlier_by_prefix.get(prefix)
+        if earlier is not None and block.text.startswith(earlier):
+            block.kind = _BAD
+        else:
+            earlier_by_prefix.setdefault(prefix, block.text)
 
 
 def _has_headline_lead(text: str) -> bool:
@@ -394,7 +435,7 @@ def _has_headline_lead(text: str) -> bool:
     capitalised_function_words = sum(
         1
         for previous, token in zip(tokens, tokens[1:])
-        if token[:1].isupper() and token.lower() in _STOPWORDS["en"] and not previous.endswith((".", ":", "!", "?"))
+        if token[:1].isupper() and token.lower() in _HEADLINE_FUNCTION_WORDS and not previous.endswith((".", ":", "!", "?"))
     )
     return capitalised_function_words >= 2 and capitalised >= 0.75 * len(tokens)
 
@@ -405,8 +446,8 @@ def _demote_inline_breaks(blocks: list[_Block]) -> None:
     for i, block in enumerate(blocks):
         if block.kind != _BREAK:
             continue
-        prose_before = any(b.kind == _GOOD for b in blocks[max(0, i - 2) : i])
-        prose_after = any(b.kind == _GOOD for b in blocks[i + 1 : i + 6])
+        prose_before = any(b.kind == _GOOD for b in blocks[max(0, i - 4) : i])
+        prose_after = any(b.kind == _GOOD for b in blocks[i + 1 : i + 9])
         if prose_before and prose_after:
             block.kind = _BAD
 
@@ -418,6 +459,17 @@ def _mark_teasers(blocks: list[_Block]) -> None:
         if _is_teaser_pair(title, excerpt):
             title.kind = _TEASER
             excerpt.kind = _TEASER
+
+
+def _mark_read_more_excerpts(blocks: list[_Block]) -> None:
+    """In a list of stories each excerpt is followed by a "Read more" link: when that happens twice or more,
+    the prose before each such link is a teaser excerpt, however well written."""
+    links = [i for i, block in enumerate(blocks) if _READ_MORE.match(block.text.strip(" .:-–—|•·>»()[]"))]
+    if len(links) < 2:
+        return
+    for i in links:
+        if i > 0 and blocks[i - 1].kind in (_GOOD, _NEAR):
+            blocks[i - 1].kind = _TEASER
 
 
 def _is_teaser_pair(title: _Block, excerpt: _Block) -> bool:
@@ -601,7 +653,7 @@ def _teasers(blocks: list[_Block], start: int, end: int) -> list[Teaser]:
         if key in seen:
             continue
         seen.add(key)
-        clean_excerpt = _ELLIPSIS_END.sub("", excerpt.text).rstrip(" ,;:-–—")
+        clean_excerpt = _ELLIPSIS_END.sub("", excerpt.text).rstrip(" ,;:-–—，、；：")
         teasers.append(Teaser(title=title.text, excerpt=clean_excerpt))
     return teasers
 

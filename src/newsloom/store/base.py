@@ -33,7 +33,7 @@ class UpsertResult:
 class SearchHit:
     article: Article
     score: float
-    snippet: str  # plain text with [[ ]] around matched terms; the web layer escapes it, then marks them
+    snippet: str  # plain text, matched terms between MATCH_START and MATCH_END; the web layer escapes it, then marks them
 
 
 @dataclass(slots=True)

@@ -1,0 +1,300 @@
+"""The reader's pages (server-rendered HTML) and Atom feeds.
+
+Pages read through the same library calls as the API (store methods, related.py). Text from ingested pages is only
+ever passed to templates as data: Jinja escapes it (autoescape is on everywhere), and the only Markup we make
+ourselves is the highlighted snippet and the JSON-LD block, both escaped before markup goes in (present.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, pass_context
+
+from .. import __version__
+from ..errors import NotFoundError, QueryError, StoreError
+from ..feeds import ATOM_MEDIA_TYPE, AtomFeed, render_atom_feed
+from ..model import Article
+from ..related import more_like_this, related_articles, tokenize
+from ..store.base import ArticleCount, Store
+from . import present
+
+__all__ = ["router", "install_template_helpers", "PAGE_SIZE"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 20
+FEED_SIZE = 50
+POPULAR_DAYS = 30
+RELATED_COUNT = 5
+_READ_METHODS = ["GET", "HEAD"]  # HEAD for link checkers and feed readers; only a GET counts as a read
+
+
+def _quoted(path_params: Mapping[str, Any]) -> dict[str, str]:
+    # Starlette puts path parameters into URLs as they are; ids and site names from imported records may hold
+    # "?", "#", "%" or spaces, so they are percent-encoded here ("/" stays: those routes take a path).
+    return {name: quote(str(value), safe="/") for name, value in path_params.items()}
+
+
+@pass_context
+def _path_for(context: Mapping[str, Any], name: str, /, **path_params: Any) -> str:
+    """The path (not the absolute URL) of a route: links inside the reader stay right behind a reverse proxy."""
+    request: Request = context["request"]
+    return str(request.app.url_path_for(name, **_quoted(path_params)))
+
+
+def _url(request: Request, name: str, /, **path_params: Any) -> str:
+    """The absolute URL of a route (permalinks, feed ids and links that leave the page)."""
+    return str(request.url_for(name, **_quoted(path_params)))
+
+
+def install_template_helpers(environment: Environment) -> None:
+    """Filters and globals the templates use."""
+    environment.globals["path_for"] = _path_for
+    environment.filters["date_label"] = present.date_label
+    environment.filters["date_source"] = present.date_source_label
+    environment.filters["iso_date"] = present.iso_date
+    environment.filters["safe_url"] = present.safe_url
+    environment.filters["excerpt"] = present.excerpt
+    environment.filters["body_paragraphs"] = present.body_paragraphs
+    environment.filters["highlight"] = present.highlight_snippet
+    environment.globals["version"] = __version__
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    context.setdefault("query", "")
+    context.setdefault("feeds", [])
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _popular(store: Store, limit: int, leave_out: str | None = None) -> list[ArticleCount]:
+    since = datetime.now(timezone.utc) - timedelta(days=POPULAR_DAYS)
+    counts = store.popular(limit=limit + 1, since=since)
+    return [c for c in counts if c.article.id != leave_out][:limit]
+
+
+def _feed_link(title: str, href: str) -> dict[str, str]:
+    return {"title": title, "href": href}
+
+
+def _site_feed_url(request: Request, site: str) -> str:
+    return _url(request, "site_feed", site=site)
+
+
+def _search_feed_url(request: Request, query: str) -> str:
+    return _url(request, "search_feed") + "?" + urlencode({"q": query})
+
+
+# -- pages -------------------------------------------------------------------------------------------------------
+@router.api_route("/", name="home", methods=_READ_METHODS, response_class=HTMLResponse)
+def home(request: Request, page: int = Query(1, ge=1, le=10_000)) -> HTMLResponse:
+    store = _store(request)
+    articles = store.latest_articles(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return _render(
+        request,
+        "home.html",
+        {
+            "articles": articles[:PAGE_SIZE],
+            "page": page,
+            "has_next": len(articles) > PAGE_SIZE,
+            "popular": _popular(store, 8),
+            "stats": store.stats(),
+            "feeds": [_feed_link("Latest articles", _url(request, "latest_feed"))],
+        },
+    )
+
+
+def _follow_query(store: Store, article: Article) -> str:
+    """A search that follows this article's subject: its keyphrases, else the two rarest words of its headline
+    (the words that name this story rather than any story, e.g. "rafah netanyahu")."""
+    # Keyphrases are rebuilt from their words, so no quote or operator in one can make the query malformed.
+    phrases = ['"' + " ".join(words) + '"' for words in (re.findall(r"\w+", p) for p in article.keyphrases[:3]) if words]
+    if phrases:
+        return " OR ".join(phrases)
+    terms = list(dict.fromkeys(tokenize(article.title)))
+    if not terms:
+        return " ".join(tokenize(" ".join(article.paragraphs[:1]))[:2]) or "news"
+    frequencies = store.document_frequencies(terms)
+    rarest = sorted(terms, key=lambda term: frequencies.get(term, 0) or float("inf"))[:2]
+    return " ".join(rarest)
+
+
+@router.api_route("/articles/{article_id:path}", name="article_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def article_page(request: Request, article_id: str) -> HTMLResponse:
+    store = _store(request)
+    article = store.get_article(article_id)
+    if request.method == "GET":
+        try:
+            store.record_view(article.id)
+        except StoreError as exc:  # a read-only or busy store must not stop anyone from reading
+            log.warning("could not record a view of %s: %s", article.id, exc)
+    more = more_like_this(store, article, k=RELATED_COUNT)
+    related = related_articles(store, article, k=RELATED_COUNT, exclude={item.article.id for item in more})
+    canonical: Article | None = None
+    if article.duplicate_of:
+        try:
+            canonical = store.get_article(article.duplicate_of)
+        except NotFoundError:
+            canonical = None
+    permalink = _url(request, "article_page", article_id=article.id)
+    share_target = present.safe_url(article.url) or permalink
+    follow_query = _follow_query(store, article)
+    feeds = []
+    if article.site:
+        feeds.append(_feed_link(f"Articles from {article.site}", _site_feed_url(request, article.site)))
+    feeds.append(_feed_link(f"Articles matching “{follow_query}”", _search_feed_url(request, follow_query)))
+    return _render(
+        request,
+        "article.html",
+        {
+            "article": article,
+            "canonical": canonical,
+            "permalink": permalink,
+            "share_links": present.share_links(article.title, share_target),
+            "share_target": share_target,
+            "more_like_this": more,
+            "related": related,
+            "popular": _popular(store, 5, leave_out=article.id),
+            "follow_query": follow_query,
+            "feeds": feeds,
+            "json_ld": present.json_ld_script_body(present.article_json_ld(article, permalink)),
+            "description": present.excerpt(article, 200),
+        },
+    )
+
+
+@router.api_route("/search", name="search_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def search_page(
+    request: Request, q: str = Query("", max_length=1000), page: int = Query(1, ge=1, le=10_000)
+) -> HTMLResponse:
+    query = q.strip()
+    context: dict[str, Any] = {"query": query, "hits": [], "page": page, "has_next": False, "error": None}
+    if not query:
+        return _render(request, "search.html", context)
+    try:
+        hits = _store(request).search(query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    except QueryError as exc:
+        context["error"] = str(exc)
+        return _render(request, "search.html", context, status_code=400)
+    context.update(
+        hits=hits[:PAGE_SIZE],
+        has_next=len(hits) > PAGE_SIZE,
+        feeds=[_feed_link(f"Search: {query}", _search_feed_url(request, query))],
+    )
+    return _render(request, "search.html", context)
+
+
+@router.api_route("/sites/{site:path}", name="site_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def site_page(request: Request, site: str, page: int = Query(1, ge=1, le=10_000)) -> HTMLResponse:
+    articles = _store(request).latest_articles(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, site=site)
+    if not articles and page == 1:
+        raise NotFoundError(f"no articles from {site!r} in this store")
+    return _render(
+        request,
+        "site.html",
+        {
+            "site": site,
+            "articles": articles[:PAGE_SIZE],
+            "page": page,
+            "has_next": len(articles) > PAGE_SIZE,
+            "feeds": [_feed_link(f"Articles from {site}", _site_feed_url(request, site))],
+        },
+    )
+
+
+@router.api_route("/docs", name="api_docs", methods=_READ_METHODS, response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The API reference, rendered from the OpenAPI document (no CDN assets, no inline script)."""
+    spec = request.app.openapi()
+    operations = []
+    for path, methods in spec.get("paths", {}).items():
+        for method, operation in methods.items():
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": [
+                        {
+                            "name": p.get("name"),
+                            "where": p.get("in"),
+                            "required": p.get("required", False),
+                            "type": _schema_type(p.get("schema", {})),
+                            "default": p.get("schema", {}).get("default"),
+                            "description": p.get("description") or p.get("schema", {}).get("description", ""),
+                        }
+                        for p in operation.get("parameters", [])
+                    ],
+                    "responses": sorted(operation.get("responses", {}).items()),
+                }
+            )
+    return _render(request, "docs.html", {"spec": spec, "operations": operations, "spec_url": request.app.openapi_url})
+
+
+def _schema_type(schema: dict[str, Any]) -> str:
+    if "type" in schema:
+        bounds = [f"{label} {schema[key]}" for key, label in (("minimum", "≥"), ("maximum", "≤")) if key in schema]
+        return schema["type"] + (f" ({', '.join(bounds)})" if bounds else "")
+    if "anyOf" in schema:
+        return " or ".join(_schema_type(s) for s in schema["anyOf"])
+    return "any"
+
+
+# -- feeds -------------------------------------------------------------------------------------------------------
+def _atom_response(request: Request, feed: AtomFeed, articles: list[Article]) -> Response:
+    def page_url(article: Article) -> str:
+        return _url(request, "article_page", article_id=article.id)
+
+    body = render_atom_feed(feed, articles, page_url)
+    return Response(body, media_type=f"{ATOM_MEDIA_TYPE}; charset=utf-8")
+
+
+@router.api_route("/feeds/latest.atom", name="latest_feed", methods=_READ_METHODS)
+def latest_feed(request: Request) -> Response:
+    self_url = _url(request, "latest_feed")
+    feed = AtomFeed(self_url, "newsloom: latest articles", self_url, _url(request, "home"))
+    return _atom_response(request, feed, _store(request).latest_articles(limit=FEED_SIZE))
+
+
+@router.api_route("/feeds/sites/{site:path}.atom", name="site_feed", methods=_READ_METHODS)
+def site_feed(request: Request, site: str) -> Response:
+    articles = _store(request).latest_articles(limit=FEED_SIZE, site=site)
+    if not articles:
+        raise NotFoundError(f"no articles from {site!r} in this store")
+    self_url = _site_feed_url(request, site)
+    feed = AtomFeed(self_url, f"newsloom: {site}", self_url, _url(request, "site_page", site=site))
+    return _atom_response(request, feed, articles)
+
+
+@router.api_route("/feeds/search.atom", name="search_feed", methods=_READ_METHODS)
+def search_feed(request: Request, q: str = Query(..., max_length=1000)) -> Response:
+    """Newest matches first, so a feed reader sees new articles at the top."""
+    hits = _store(request).search(q.strip(), limit=FEED_SIZE)
+    articles = sorted((hit.article for hit in hits), key=_newest_first_key, reverse=True)
+    self_url = _search_feed_url(request, q.strip())
+    alternate = _url(request, "search_page") + "?" + urlencode({"q": q.strip()})
+    feed = AtomFeed(self_url, f"newsloom search: {q.strip()}", self_url, alternate)
+    return _atom_response(request, feed, articles)
+
+
+def _newest_first_key(article: Article) -> float:
+    moment = article.published_at or article.fetched_at
+    if moment is None:
+        return float("-inf")
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()

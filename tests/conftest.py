@@ -1,0 +1,76 @@
+"""Shared test fixtures: paths to the repo's and the shared data, a fresh SQLite store, small real articles.
+
+Keep this file small and generic; fixtures used by one test file belong in that file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsloom.model import Article
+from newsloom.sources.files import article_from_record
+from newsloom.store import SQLiteStore
+
+TESTS_DIR = Path(__file__).resolve().parent
+FIXTURES_DIR = TESTS_DIR / "fixtures"
+REPO_ROOT = TESTS_DIR.parent
+# ../shared/data next to the repository: evaluation data that is not shipped with newsloom.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data_dir() -> Path:
+    """../shared/data, or a skip with the reason when it is not there (e.g. on a user's machine)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared evaluation data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    """A fresh, migrated SQLite store in a temporary file, closed after the test."""
+    store = SQLiteStore(tmp_path / "newsloom.db")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def load_sample_news() -> list[Article]:
+    """12 real ECB+ reports on 3 events (tests/fixtures/news/SOURCE.txt), as the JSONL importer reads them."""
+    path = FIXTURES_DIR / "news" / "ecbplus-sample.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        article_from_record({"url": r["url"], "title": r["title"], "text": r["text"]}, f"{path.name}:{n}")
+        for n, r in enumerate(records, start=1)
+    ]
+
+
+@pytest.fixture
+def sample_news() -> list[Article]:
+    return load_sample_news()
+
+
+def find_flattened_news_page() -> Path | None:
+    """The fixture page (a flattened news page with ad and teaser furniture): the repo copy, else the shared one."""
+    for candidate in (FIXTURES_DIR / "text" / "flattened-news-page.txt",
+                      REPO_ROOT.parent / "shared" / "fixtures" / "flattened-news-page.txt"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture
+def flattened_news_page() -> Path:
+    path = find_flattened_news_page()
+    if path is None:
+        pytest.skip("fixture page flattened-news-page.txt not found in tests/fixtures/text/ or ../shared/fixtures/")
+    try:
+        import newsloom.extract.text  # noqa: F401  (flattened pages are read by extract/text.py)
+    except ImportError as exc:
+        pytest.skip(f"flattened-text extraction is not available yet: {exc}")
+    return path

@@ -1,0 +1,82 @@
+"""Bytes to text: BOMs, HTTP and in-page charsets, mislabelled pages, detection, binary refusal."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsloom.errors import DecodeError
+from newsloom.extract.decode import declared_charset, decode_bytes
+
+TEXT = "Zürich café: «Grüße» — 東京 ✓"
+
+
+@pytest.mark.parametrize(
+    "bom, encoding",
+    [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")],
+)
+def test_byte_order_mark_wins(bom, encoding):
+    content = bom + TEXT.encode(encoding)
+    assert decode_bytes(content, {"Content-Type": "text/html; charset=iso-8859-1"}) == TEXT
+
+
+def test_http_charset_is_used_case_insensitively():
+    content = "Grüße aus Köln".encode("iso-8859-15")
+    assert decode_bytes(content, {"content-TYPE": 'text/html; charset="ISO-8859-15"'}) == "Grüße aus Köln"
+
+
+def test_meta_charset_and_http_equiv():
+    koi8 = "<meta charset='koi8-r'><p>Привет, мир</p>".encode("koi8-r")
+    assert "Привет, мир" in decode_bytes(koi8)
+    shift_jis = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><p>日本語のページ</p>'.encode("shift_jis")
+    assert "日本語のページ" in decode_bytes(shift_jis)
+    assert declared_charset(shift_jis) == "shift_jis"
+
+
+def test_latin1_label_means_windows_1252():
+    content = "“quoted” – dash".encode("cp1252")
+    assert decode_bytes(content, {"Content-Type": "text/html; charset=iso-8859-1"}) == "“quoted” – dash"
+
+
+def test_utf8_labelled_as_latin1_is_read_as_utf8():
+    content = "<meta charset='iso-8859-1'><p>Café déjà vu</p>".encode("utf-8")
+    assert "Café déjà vu" in decode_bytes(content)
+
+
+def test_undeclared_non_utf8_falls_back_to_detection():
+    content = ("<p>" + "Ceci est une phrase en français, avec des accents: é, è, à, ç. " * 20 + "</p>").encode("cp1252")
+    assert "français" in decode_bytes(content)
+
+
+def test_utf8_cut_in_the_middle_of_a_character_still_decodes():
+    content = "Grüße aus München".encode("utf-8")
+    assert decode_bytes(content[:-1]).startswith("Grüße aus Münche")
+    assert decode_bytes("北京".encode("utf-8")[:-1]) == "北"
+
+
+def test_binary_content_is_refused():
+    with pytest.raises(DecodeError):
+        decode_bytes(bytes(range(256)) * 100)
+    with pytest.raises(DecodeError):
+        decode_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00\x01\x02\x03" * 2000)
+
+
+def test_unknown_declared_charset_is_ignored():
+    assert decode_bytes("<meta charset='no-such-charset'>olá".encode("utf-8")).endswith("olá")
+
+
+def test_empty_and_str_input():
+    assert decode_bytes(b"") == ""
+    assert decode_bytes("already text") == "already text"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_give_text_or_decode_error(content):
+    try:
+        assert isinstance(decode_bytes(content), str)
+    except DecodeError:
+        pass
