@@ -107,3 +107,20 @@ def test_help_lists_the_commands():
     result = run("--help")
     for command in ("extract", "ingest", "search", "serve", "stats"):
         assert command in result.stdout
+
+
+def test_analyze_fixture_entities_keyphrases_summary():
+    pytest.importorskip("spacy", reason="named entities need the nlp extra (pip install 'newsloom[nlp]')")
+    result = run("analyze", str(FIXTURE), "--format", "jsonl")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["text"] == "\n\n".join(fixture_article_blocks())  # the extract fields are all there
+    entities = {(e["name"], e["type"]) for e in record["entities"]}
+    for name, kinds in [("Benjamin Netanyahu", {"PERSON"}), ("Joe Biden", {"PERSON"}), ("Yoav Gallant", {"PERSON"}),
+                        ("Rafah", {"GPE", "LOC"}), ("Gaza", {"GPE", "LOC"}), ("Israel", {"GPE", "LOC"}),
+                        ("United States", {"GPE", "LOC"}), ("Washington", {"GPE", "LOC"}), ("Hamas", {"ORG"}),
+                        ("United Nations Security Council", {"ORG"})]:
+        assert any((name, kind) in entities for kind in kinds), f"{name} missing from {sorted(entities)}"
+    assert not any(name == "Netanyahu" for name, _ in entities)  # resolved to the full name
+    assert record["language"] == "en"
+    assert record["keyphrases"] and record["summary"].startswith("The tension between")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsloom.enrich import enrich, entities_available
+from newsloom.enrich._text import split_sentences
 from newsloom.enrich.entities import AliasTable, SurnameResolver, canonicalize_mentions, clean_mention
 from newsloom.enrich.keyphrases import extract_keyphrases
 from newsloom.enrich.language import _detect_with_profiles, detect_language
@@ -250,10 +251,21 @@ def test_keyphrases_k_and_language() -> None:
 def test_summary_on_fixture(rafah: Article) -> None:
     summary = summarize(rafah.paragraphs, title=rafah.title, max_sentences=3)
     assert summary.startswith("The tension between the United States and Israel")  # the lead
-    sentences = [s for s in summary.split(". ") if s]
-    assert 2 <= len(sentences) <= 3
-    assert all(sentence.split()[0] in " ".join(rafah.paragraphs) for sentence in sentences)
-    assert len(summarize(rafah.paragraphs, max_sentences=1).split(". ")) == 1
+    article_sentences = [sentence for paragraph in rafah.paragraphs for sentence in split_sentences(paragraph)]
+    picked = split_sentences(summary)
+    assert 2 <= len(picked) <= 3
+    assert all(sentence in article_sentences for sentence in picked)  # whole sentences of the article
+    assert picked == sorted(picked, key=article_sentences.index)  # in article order
+    assert split_sentences(summarize(rafah.paragraphs, max_sentences=1)) == [article_sentences[0]]
+
+
+def test_split_sentences_respects_abbreviations() -> None:
+    text = "U.S. officials met Mr. Smith in Washington. He left at 5 p.m. on Friday. John F. Kennedy was not there!"
+    assert split_sentences(text) == [
+        "U.S. officials met Mr. Smith in Washington.",
+        "He left at 5 p.m. on Friday.",
+        "John F. Kennedy was not there!",
+    ]
 
 
 def test_summary_keeps_article_order_and_skips_repeats() -> None:
@@ -314,3 +326,16 @@ def test_huge_text_is_bounded() -> None:
     (enriched,) = enrich([_article("Steel exports", huge)], entities=entities_available())
     assert time.perf_counter() - start < 20
     assert enriched.summary and enriched.keyphrases
+
+
+def test_enrich_in_two_processes_matches_one(rafah: Article) -> None:
+    # Distinct articles (a sentence naming a different city each) so chunks differ; 2 x 32 is the fork threshold.
+    cities = ["Paris", "Berlin", "Madrid", "Rome", "Vienna", "Oslo", "Lisbon", "Warsaw"]
+    articles = [
+        _article(f"Story {i}", [f"Officials in {cities[i % len(cities)]} met on day {i}.", *rafah.paragraphs[:3]])
+        for i in range(70)
+    ]
+    with_entities = entities_available()
+    single = enrich(articles, entities=with_entities, n_process=1)
+    double = enrich(articles, entities=with_entities, n_process=2)
+    assert [a.to_dict() for a in double] == [a.to_dict() for a in single]

@@ -21,8 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__
 from .errors import NewsloomError
-from .extract import extraction_record
-from .pipeline import ProgressCallback, extract_paths, ingest_paths
+from .extract import analysis_record, extraction_record
+from .pipeline import ProgressCallback, analyze_paths, default_stages, extract_paths, ingest_paths
 from .sources.files import SourceError
 from .store import open_store
 
@@ -111,6 +111,35 @@ def extract(inputs: tuple[Path, ...], output_format: str) -> None:
         sys.exit(2)
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["json", "jsonl"]), default="jsonl", show_default=True)
+@click.option("--entities/--no-entities", default=None, help="Named entities (default: when spaCy is installed).")
+@_fail_cleanly
+def analyze(inputs: tuple[Path, ...], output_format: str, entities: bool | None) -> None:
+    """Extract and enrich pages: the extract fields plus language, entities, keyphrases and summary."""
+    from .enrich import entities_available
+
+    if entities is None and not entities_available():
+        stderr.print("[yellow]note:[/] named entities are off: pip install 'newsloom[nlp]' to enable them")
+    records: list[dict[str, Any]] = []
+    failures = 0
+    for item in analyze_paths(list(inputs), entities=entities):
+        if isinstance(item, SourceError):
+            failures += 1
+            stderr.print(f"[bold red]error:[/] {item.source}: {item.message}", highlight=False)
+            continue
+        record = analysis_record(item)
+        if output_format == "jsonl":
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            records.append(record)
+    if output_format == "json" and records:
+        click.echo(json.dumps(records[0] if len(records) == 1 else records, ensure_ascii=False, indent=2))
+    if failures:
+        sys.exit(2)
+
+
 def _as_text(record: dict[str, Any]) -> str:
     lines = [f"# {record['title']}", ""]
     for key in ("source", "url", "author", "published_at", "published_at_source", "language"):
@@ -125,9 +154,12 @@ def _as_text(record: dict[str, Any]) -> str:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--entities/--no-entities", default=None, help="Named entities (default: when spaCy is installed).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes for enrichment (named entities are the slow part).")
 @click.pass_context
 @_fail_cleanly
-def ingest(ctx: click.Context, inputs: tuple[Path, ...]) -> None:
+def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, workers: int) -> None:
     """Ingest HTML files and folders, flattened .txt pages, and JSONL/CSV articles into the store.
 
     Re-ingesting the same input adds nothing.
@@ -135,7 +167,8 @@ def ingest(ctx: click.Context, inputs: tuple[Path, ...]) -> None:
     store = open_store(ctx.obj["db"])
     try:
         with _progress("ingesting") as progress:
-            report = ingest_paths(list(inputs), store, progress=progress)
+            stages = default_stages(entities=entities, n_process=workers)
+            report = ingest_paths(list(inputs), store, stages=stages, progress=progress)
     finally:
         store.close()
     for error in report.errors[:20]:

@@ -78,7 +78,7 @@ class DedupOptions:
     bands: int = 64
     seed: int = 1
     threshold: float = 0.5
-    min_jaccard: float = 0.2
+    min_jaccard: float = 0.3
     number_agreement: float = 0.5
     min_numbers: int = 3
     min_words: int = 5
@@ -145,7 +145,7 @@ def exact_fingerprint(text: str, options: DedupOptions | None = None) -> bytes:
 
 
 def _fingerprint(words: list[bytes]) -> bytes:
-    return hashlib.blake2b(b" ".join(words), digest_size=16).digest()
+    return hashlib.blake2b(b" ".join(words), digest_size=16).digest()  # also inlined in _signature_batch
 
 
 # ---------------------------------------------------------------------------------------------------- hashing
@@ -219,13 +219,14 @@ def _per_document_sets(values: np.ndarray, documents: np.ndarray, count: int) ->
 
 
 def _shingle_and_number_sets(
-    documents: list[list[bytes]], shingle_size: int
+    documents: list[bytes], word_counts: list[int], shingle_size: int
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per document: sorted unique 32-bit hashes of its k-word shingles, and of its words holding a digit."""
+    """Per document (its words joined by single spaces, and how many there are): sorted unique 32-bit hashes of
+    its k-word shingles, and of its words holding a digit."""
     if not documents:
         return [], []
-    word_counts = np.fromiter((len(words) for words in documents), dtype=np.int64, count=len(documents))
-    hashes, has_digit = _word_hashes(b" ".join(b" ".join(words) for words in documents))
+    word_counts = np.asarray(word_counts, dtype=np.int64)
+    hashes, has_digit = _word_hashes(b" ".join(documents))
     word_document = np.repeat(np.arange(len(documents), dtype=np.int64), word_counts)
     position = np.arange(len(hashes), dtype=np.int64) - np.repeat(np.cumsum(word_counts) - word_counts, word_counts)
 
@@ -380,23 +381,32 @@ class DocumentSignature:
 
 def _signature_batch(texts: Iterable[str], options: DedupOptions) -> tuple[list[DocumentSignature], np.ndarray]:
     """Signatures of a batch, and their MinHash matrix (len, num_perm)."""
-    words_of = [_words(text, options) for text in texts]
-    long_enough = [i for i, words in enumerate(words_of) if len(words) >= options.min_words]
-    shingle_sets, number_sets = _shingle_and_number_sets(
-        [words_of[i][: options.max_words] for i in long_enough], options.shingle_size
-    )
-    all_shingles = [_EMPTY] * len(words_of)
-    all_numbers = [_EMPTY] * len(words_of)
+    fingerprints: list[bytes | None] = []
+    long_enough: list[int] = []
+    joined: list[bytes] = []  # the words shingled, single-space separated
+    word_counts: list[int] = []
+    for i, text in enumerate(texts):
+        words = _words(text, options)
+        if len(words) < options.min_words:
+            fingerprints.append(None)
+            continue
+        normalized = b" ".join(words)
+        fingerprints.append(hashlib.blake2b(normalized, digest_size=16).digest())
+        long_enough.append(i)
+        if len(words) > options.max_words:
+            words = words[: options.max_words]
+            normalized = b" ".join(words)
+        joined.append(normalized)
+        word_counts.append(len(words))
+    shingle_sets, number_sets = _shingle_and_number_sets(joined, word_counts, options.shingle_size)
+    all_shingles = [_EMPTY] * len(fingerprints)
+    all_numbers = [_EMPTY] * len(fingerprints)
     for position, i in enumerate(long_enough):
         all_shingles[i], all_numbers[i] = shingle_sets[position], number_sets[position]
     minhashes = _minhash_many(all_shingles, options)
-    enough = set(long_enough)
     signatures = [
-        DocumentSignature(
-            _fingerprint(words) if i in enough else None, minhashes[i], all_shingles[i], all_numbers[i],
-            options.shingle_size, options.seed,
-        )
-        for i, words in enumerate(words_of)
+        DocumentSignature(fingerprint, minhashes[i], all_shingles[i], all_numbers[i], options.shingle_size, options.seed)
+        for i, fingerprint in enumerate(fingerprints)
     ]
     return signatures, minhashes
 
@@ -420,7 +430,7 @@ def shingle_hashes(text: str, options: DedupOptions | None = None) -> np.ndarray
     return signature_of(text, options).shingles
 
 
-_BATCH = 512
+_BATCH = 1024
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
@@ -481,11 +491,77 @@ class _Group:
         self.members = [canonical]
 
 
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges [starts[i], starts[i] + counts[i]): (i per element, position per element), vectorised."""
+    total = int(counts.sum())
+    owners = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owners, np.repeat(starts, counts) + offsets
+
+
+class _BandIndex:
+    """The LSH buckets: sorted runs of (band key, ordinal), merged like an LSM tree.
+
+    A dict of lists costs one Python operation per band and document; sorted numpy runs answer a whole batch
+    of documents with a few searchsorted calls. Within equal keys, older documents come first, and at most
+    ``cap`` of them are used (a bucket that full holds a template, not a story).
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # oldest (largest) first
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self.runs)
+
+    def query(self, sorted_keys: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index into the unsorted keys, ordinal) for every stored entry sharing a key. Sorted needles let
+        searchsorted walk each run in order (cache-friendly); ``order`` maps them back."""
+        found_at, found = [], []
+        for run_keys, run_ordinals in self.runs:
+            low = np.searchsorted(run_keys, sorted_keys, side="left")
+            hits = np.flatnonzero(run_keys[np.minimum(low, len(run_keys) - 1)] == sorted_keys)
+            if not len(hits):
+                continue
+            low = low[hits]
+            counts = np.minimum(np.searchsorted(run_keys, sorted_keys[hits], side="right") - low, self.cap)
+            owners, positions = _expand(low, counts)
+            found_at.append(order[hits[owners]])
+            found.append(run_ordinals[positions])
+        if not found:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(found_at), np.concatenate(found).astype(np.int64)
+
+    def insert(self, sorted_keys: np.ndarray, ordinals: np.ndarray) -> None:
+        """Add a run: keys sorted, their ordinals in the same order (ascending within equal keys)."""
+        self.runs.append((sorted_keys, ordinals.astype(np.uint32)))
+        # Merge while the newest run is at least half the size of the one before: O(log n) runs in all.
+        while len(self.runs) > 1 and 2 * len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+            (older_keys, older_ordinals), (newer_keys, newer_ordinals) = self.runs[-2], self.runs[-1]
+            # A linear merge: each newer entry goes after the older ones with the same key.
+            positions = np.searchsorted(older_keys, newer_keys, side="right")
+            self.runs[-2:] = [
+                (np.insert(older_keys, positions, newer_keys), np.insert(older_ordinals, positions, newer_ordinals))
+            ]
+
+
+def _pairs_within(sorted_keys: np.ndarray, sorted_documents: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """(later document, earlier document) for every two documents of one batch that share a band key
+    (keys sorted, documents ascending within equal keys)."""
+    positions = np.arange(len(sorted_keys), dtype=np.int64)
+    is_first = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
+    first_of_key = np.maximum.accumulate(np.where(is_first, positions, 0))
+    earlier = np.minimum(positions - first_of_key, cap)
+    later, earlier_positions = _expand(first_of_key, earlier)
+    return sorted_documents[later], sorted_documents[earlier_positions]
+
+
 class DuplicateIndex:
     """A streaming duplicate index: add documents one at a time (or in batches), learn which earlier one each copies.
 
     Groups never merge: a new document joins the group of its best match. A repeated ``doc_id`` is not added
-    again; ``add`` then reports its current status.
+    again; ``add`` then reports its current status. Adding in batches (``add_many``) gives the same answers
+    as adding one by one, only faster.
     """
 
     def __init__(self, options: DedupOptions | None = None) -> None:
@@ -497,7 +573,7 @@ class DuplicateIndex:
         self._group_of: list[_Group | None] = []
         self._matches: dict[int, tuple[int, float, DuplicateKind]] = {}
         self._by_fingerprint: dict[bytes, int] = {}
-        self._buckets: dict[int, list[int]] = {}
+        self._bands = _BandIndex(self.options.max_bucket_size)
         # MinHash rows of all documents, for a vectorised similarity estimate of the LSH candidates.
         self._minhashes = np.empty((0, self.options.num_perm), dtype=np.uint32)
 
@@ -532,7 +608,8 @@ class DuplicateIndex:
     def rows(self) -> Iterator[IndexRow]:
         """Everything needed to rebuild this index with :meth:`load`, in insertion order."""
         for ordinal, doc_id in enumerate(self._ids):
-            yield IndexRow(doc_id, self._signatures[ordinal].to_bytes(), self._published[ordinal], self.duplicate_of(doc_id))
+            signature = self._signatures[ordinal].to_bytes()
+            yield IndexRow(doc_id, signature, self._published[ordinal], self.duplicate_of(doc_id))
 
     def _require(self, doc_id: str) -> int:
         try:
@@ -544,52 +621,105 @@ class DuplicateIndex:
 
     def add(self, doc_id: str, text: str, published_at: datetime | None = None) -> DuplicateMatch | None:
         """Index one document; return what it duplicates (None when it copies nothing indexed)."""
+        _check_id(doc_id)
         if doc_id in self._ordinal_of:
             return self._status(self._ordinal_of[doc_id])
-        return self.add_signature(doc_id, signature_of(text, self.options), published_at)
+        signatures, minhashes = _signature_batch([text], self.options)
+        return self._add_batch([doc_id], signatures, [published_at], minhashes)[0]
 
     def add_many(self, items: Iterable[tuple[str, str, datetime | None]]) -> list[DuplicateMatch | None]:
-        """``add`` over (doc_id, text, published_at) items in order, hashing them in vectorised batches."""
+        """``add`` over (doc_id, text, published_at) items in order, hashed and matched in vectorised batches."""
         results: list[DuplicateMatch | None] = []
         for batch in _batched(items, _BATCH):
             signatures, minhashes = _signature_batch([text for _, text, _ in batch], self.options)
-            band_keys = _band_keys(minhashes, self.options).tolist()
-            for (doc_id, _, published_at), signature, keys in zip(batch, signatures, band_keys):
-                results.append(self._add(doc_id, signature, published_at, keys))
+            ids = [doc_id for doc_id, _, _ in batch]
+            results.extend(self._add_batch(ids, signatures, [published for _, _, published in batch], minhashes))
         return results
 
     def add_signature(
         self, doc_id: str, signature: DocumentSignature | bytes, published_at: datetime | None = None
     ) -> DuplicateMatch | None:
         """``add`` for a precomputed (or stored) signature."""
-        if not isinstance(doc_id, str) or not doc_id:
-            raise InputError("a document id must be a non-empty string")
-        if doc_id in self._ordinal_of:
-            return self._status(self._ordinal_of[doc_id])
+        return self.add_signatures([(doc_id, signature, published_at)])[0]
+
+    def add_signatures(
+        self, items: Iterable[tuple[str, DocumentSignature | bytes, datetime | None]]
+    ) -> list[DuplicateMatch | None]:
+        """``add_signature`` over many items, matched in vectorised batches."""
+        results: list[DuplicateMatch | None] = []
+        for batch in _batched(items, _BATCH):
+            signatures = [self._parsed(signature) for _, signature, _ in batch]
+            minhashes = np.stack([s.minhash for s in signatures])
+            ids = [doc_id for doc_id, _, _ in batch]
+            results.extend(self._add_batch(ids, signatures, [published for _, _, published in batch], minhashes))
+        return results
+
+    def _parsed(self, signature: DocumentSignature | bytes) -> DocumentSignature:
         if not isinstance(signature, DocumentSignature):
             signature = DocumentSignature.from_bytes(signature)
         signature.check_compatible(self.options)
-        return self._add(doc_id, signature, published_at, None)
+        return signature
 
-    def _add(
-        self, doc_id: str, signature: DocumentSignature, published_at: datetime | None, band_keys: list[int] | None
-    ) -> DuplicateMatch | None:
-        if not isinstance(doc_id, str) or not doc_id:
-            raise InputError("a document id must be a non-empty string")
-        if doc_id in self._ordinal_of:
-            return self._status(self._ordinal_of[doc_id])
-        published_at = _utc(published_at)
-        ordinal = len(self._ids)
-        match = self._find_match(signature, ordinal, band_keys)
-        self._append(doc_id, signature, published_at)
-        if match is None:
-            return None
-        matched, similarity, kind = match
-        self._matches[ordinal] = match
-        return self._join(ordinal, matched, similarity, kind)
+    def _add_batch(
+        self,
+        doc_ids: list[str],
+        signatures: list[DocumentSignature],
+        published: list[datetime | None],
+        minhashes: np.ndarray,
+    ) -> list[DuplicateMatch | None]:
+        """Match and record a batch, in order. Candidate search is vectorised over the batch; joining groups
+        runs in order, so the answers are those of adding the documents one at a time."""
+        for doc_id in doc_ids:
+            _check_id(doc_id)
+        published = [_utc(value) for value in published]
+        # 1. Which documents are new, exact copies, or to be matched by LSH (in batch order).
+        base = len(self._ids)
+        new_positions: list[int] = []
+        seen_in_batch: set[str] = set()
+        twins: dict[int, int] = {}
+        lsh_positions: list[int] = []
+        for position, (doc_id, signature) in enumerate(zip(doc_ids, signatures)):
+            if doc_id in self._ordinal_of or doc_id in seen_in_batch:
+                continue
+            seen_in_batch.add(doc_id)
+            ordinal = base + len(new_positions)
+            new_positions.append(position)
+            if signature.fingerprint is None:
+                continue
+            twin = self._by_fingerprint.get(signature.fingerprint)
+            if twin is not None:
+                twins[ordinal] = twin  # its twin already stands for it in the fingerprint map and the buckets
+                continue
+            self._by_fingerprint[signature.fingerprint] = ordinal
+            if len(signature.shingles):
+                lsh_positions.append(position)
+        ordinal_of_position = {position: base + i for i, position in enumerate(new_positions)}
+        for position in new_positions:
+            self._append(doc_ids[position], signatures[position], published[position])
+
+        # 2. LSH candidates for the whole batch, then the MinHash estimate, all in numpy.
+        candidates = self._candidates([ordinal_of_position[p] for p in lsh_positions], minhashes[lsh_positions])
+
+        # 3. In order: verify the best candidates, join groups.
+        results: list[DuplicateMatch | None] = []
+        for position, doc_id in enumerate(doc_ids):
+            ordinal = ordinal_of_position.get(position)
+            if ordinal is None:  # a repeated id: report its current status
+                results.append(self._status(self._ordinal_of[doc_id]))
+                continue
+            match: tuple[int, float, DuplicateKind] | None = None
+            if ordinal in twins:
+                match = (twins[ordinal], 1.0, "exact")
+            elif ordinal in candidates:
+                match = self._best_verified(ordinal, candidates[ordinal])
+            if match is None:
+                results.append(None)
+                continue
+            self._matches[ordinal] = match
+            results.append(self._join(ordinal, *match))
+        return results
 
     def _append(self, doc_id: str, signature: DocumentSignature, published_at: datetime | None) -> int:
-        """Record a document (its LSH buckets were filled by _find_match or _fill_buckets)."""
         ordinal = len(self._ids)
         self._ids.append(doc_id)
         self._ordinal_of[doc_id] = ordinal
@@ -598,54 +728,54 @@ class DuplicateIndex:
         self._group_of.append(None)
         if ordinal == len(self._minhashes):  # grow by doubling
             grown = np.empty((max(1024, 2 * len(self._minhashes)), self.options.num_perm), dtype=np.uint32)
-            grown[:ordinal] = self._minhashes
+            grown[:ordinal] = self._minhashes[:ordinal]
             self._minhashes = grown
         self._minhashes[ordinal] = signature.minhash
         return ordinal
 
-    def _find_match(
-        self, signature: DocumentSignature, ordinal: int, band_keys: list[int] | None
-    ) -> tuple[int, float, DuplicateKind] | None:
-        """The best earlier copy of ``signature``; also files the new document (``ordinal``) in its LSH buckets."""
-        if signature.fingerprint is None:
-            return None
-        twin = self._by_fingerprint.get(signature.fingerprint)
-        if twin is not None:
-            return twin, 1.0, "exact"  # its twin already stands for it in the fingerprint map and the buckets
-        self._by_fingerprint[signature.fingerprint] = ordinal
-        if not len(signature.shingles):
-            return None
-        if band_keys is None:
-            band_keys = _band_keys(signature.minhash[None, :], self.options)[0].tolist()
-        candidates = self._fill_buckets(ordinal, band_keys)
-        if not candidates:
-            return None
+    def _candidates(self, ordinals: list[int], minhashes: np.ndarray) -> dict[int, list[int]]:
+        """For each new ordinal, the earlier documents worth verifying, best MinHash estimate first; files the
+        new documents in the LSH buckets."""
+        if not ordinals:
+            return {}
+        bands = self.options.bands
+        keys = _band_keys(minhashes, self.options).ravel()
+        new = np.asarray(ordinals, dtype=np.int64)
+        key_owner = np.repeat(np.arange(len(ordinals), dtype=np.int64), bands)
+        order = np.argsort(keys, kind="stable")  # stable: documents stay in batch order within a key
+        sorted_keys = keys[order]
+        found_at, earlier = self._bands.query(sorted_keys, order)
+        later_in_batch, earlier_in_batch = _pairs_within(sorted_keys, key_owner[order], self._bands.cap)
+        self._bands.insert(sorted_keys, new[key_owner[order]])
+        documents = np.concatenate((new[key_owner[found_at]], new[later_in_batch]))
+        earlier = np.concatenate((earlier, new[earlier_in_batch]))
+        if not len(documents):
+            return {}
+        pairs = np.sort((documents << 32) | earlier)  # ordinals stay far below 2**32
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+        documents, earlier = pairs >> 32, pairs & 0xFFFFFFFF
         # Estimated Jaccard (share of equal MinHash rows) ranks the candidates; about three standard
-        # deviations of slack below min_jaccard keeps true copies while most chance collisions go unverified.
-        ordinals = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-        estimates = np.count_nonzero(self._minhashes[ordinals] == signature.minhash, axis=1) / self.options.num_perm
-        promising = np.flatnonzero(estimates >= self.options.min_jaccard - 0.1)
-        promising = promising[np.argsort(-estimates[promising], kind="stable")][: self.options.max_candidates]
+        # deviations of slack below min_jaccard keeps true copies while chance collisions go unverified.
+        equal_rows = np.count_nonzero(self._minhashes[documents] == self._minhashes[earlier], axis=1)
+        estimates = equal_rows / self.options.num_perm
+        keep = estimates >= self.options.min_jaccard - 0.1
+        documents, earlier, estimates = documents[keep], earlier[keep], estimates[keep]
+        order = np.lexsort((-estimates, documents))
+        candidates: dict[int, list[int]] = {}
+        for document, candidate in zip(documents[order].tolist(), earlier[order].tolist()):
+            found = candidates.setdefault(document, [])
+            if len(found) < self.options.max_candidates:
+                found.append(candidate)
+        return candidates
+
+    def _best_verified(self, ordinal: int, candidates: list[int]) -> tuple[int, float, DuplicateKind] | None:
+        mine = self._signatures[ordinal]
         best: tuple[int, float, DuplicateKind] | None = None
-        for candidate in ordinals[promising].tolist():
-            contained = self._verified_similarity(signature, self._signatures[candidate])
+        for candidate in candidates:
+            contained = self._verified_similarity(mine, self._signatures[candidate])
             if contained is not None and (best is None or contained > best[1]):
                 best = (candidate, contained, "near")
         return best
-
-    def _fill_buckets(self, ordinal: int, band_keys: list[int]) -> set[int]:
-        """File ``ordinal`` under its band keys and return the documents already there (one dict pass)."""
-        candidates: set[int] = set()
-        buckets, cap = self._buckets, self.options.max_bucket_size
-        for key in band_keys:
-            bucket = buckets.get(key)
-            if bucket is None:
-                buckets[key] = [ordinal]
-            else:
-                candidates.update(bucket)
-                if len(bucket) < cap:
-                    bucket.append(ordinal)
-        return candidates
 
     def _verified_similarity(self, mine: DocumentSignature, theirs: DocumentSignature) -> float | None:
         """The containment of the two texts when they pass every test for copies, else None."""
@@ -661,7 +791,7 @@ class DuplicateIndex:
     def _sort_key(self, ordinal: int) -> tuple[int, datetime, int]:
         published = self._published[ordinal]
         if published is None:
-            return (1, datetime.min.replace(tzinfo=timezone.utc), ordinal)
+            return (1, _NO_DATE, ordinal)
         return (0, published, ordinal)
 
     def _join(self, ordinal: int, matched: int, similarity: float, kind: DuplicateKind) -> DuplicateMatch:
@@ -698,25 +828,28 @@ class DuplicateIndex:
         documents, in the order given (for rows written before dedup ran, or after a change of options).
         """
         index = cls(options)
+        if rematch:
+            index.add_signatures((tuple(row) + (None,))[:3] for row in rows)
+            return index
         links: list[tuple[int, str]] = []
+        indexed: list[int] = []
         for row in rows:
             doc_id, signature, published_at, duplicate_of = (tuple(row) + (None, None))[:4]
-            if rematch:
-                index.add_signature(doc_id, signature, published_at)
-                continue
-            if not isinstance(doc_id, str) or not doc_id:
-                raise InputError("a stored row needs a non-empty string id")
+            _check_id(doc_id)
             if doc_id in index._ordinal_of:
                 continue
-            parsed = signature if isinstance(signature, DocumentSignature) else DocumentSignature.from_bytes(signature)
-            parsed.check_compatible(index.options)
+            parsed = index._parsed(signature)
             ordinal = index._append(doc_id, parsed, _utc(published_at))
+            if duplicate_of is not None:
+                links.append((ordinal, duplicate_of))
             if parsed.fingerprint is not None and parsed.fingerprint not in index._by_fingerprint:
                 index._by_fingerprint[parsed.fingerprint] = ordinal
                 if len(parsed.shingles):
-                    index._fill_buckets(ordinal, _band_keys(parsed.minhash[None, :], index.options)[0].tolist())
-            if duplicate_of is not None:
-                links.append((ordinal, duplicate_of))
+                    indexed.append(ordinal)
+        for chunk in _batched(indexed, 65_536):
+            keys = _band_keys(index._minhashes[chunk], index.options).ravel()
+            order = np.argsort(keys, kind="stable")
+            index._bands.insert(keys[order], np.repeat(np.asarray(chunk, dtype=np.int64), index.options.bands)[order])
         for ordinal, duplicate_of in links:
             canonical = index._ordinal_of.get(duplicate_of)
             if canonical is None or canonical == ordinal:
@@ -736,6 +869,14 @@ class DuplicateIndex:
         if mine.fingerprint is not None and mine.fingerprint == theirs.fingerprint:
             return canonical, 1.0, "exact"
         return canonical, containment(mine.shingles, theirs.shingles)[0], "near"
+
+
+_NO_DATE = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _check_id(doc_id: object) -> None:
+    if not isinstance(doc_id, str) or not doc_id:
+        raise InputError(f"a document id must be a non-empty string, got {doc_id!r}")
 
 
 # ---------------------------------------------------------------------------------------------------- batch API
@@ -774,7 +915,7 @@ def find_duplicates(
 def _date_key(published_at: datetime | None, position: int) -> tuple[int, datetime, int]:
     aware = _utc(published_at)
     if aware is None:
-        return (1, datetime.min.replace(tzinfo=timezone.utc), position)
+        return (1, _NO_DATE, position)
     return (0, aware, position)
 
 

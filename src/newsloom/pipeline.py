@@ -17,7 +17,17 @@ from .model import Article, RawDocument
 from .sources.files import SourceError, iter_input_files, read_path
 from .store.base import Store, UpsertResult
 
-__all__ = ["IngestReport", "ingest_paths", "ingest_articles", "extract_paths", "Stage", "ProgressCallback"]
+__all__ = [
+    "IngestReport",
+    "ingest_paths",
+    "ingest_articles",
+    "extract_paths",
+    "analyze_paths",
+    "Stage",
+    "EnrichStage",
+    "default_stages",
+    "ProgressCallback",
+]
 
 # A stage takes a batch of articles (in order) and returns it, filled in; stages may consult the store.
 Stage = Callable[[list[Article], Store], list[Article]]
@@ -34,6 +44,28 @@ class IngestReport:
     @property
     def inserted(self) -> int:
         return self.stored.inserted
+
+
+class EnrichStage:
+    """Language, entities, keyphrases and summary. One instance per run, so a bare surname ("Netanyahu") resolves
+    against the full names seen in every batch of the run, not only its own."""
+
+    def __init__(self, entities: bool | None = None, n_process: int = 1) -> None:
+        from .enrich import SurnameResolver
+
+        self.entities = entities
+        self.n_process = n_process
+        self.resolver = SurnameResolver()
+
+    def __call__(self, batch: list[Article], store: Store | None = None) -> list[Article]:
+        from .enrich import enrich
+
+        return enrich(batch, self.entities, resolver=self.resolver, n_process=self.n_process)
+
+
+def default_stages(*, entities: bool | None = None, n_process: int = 1) -> list[Stage]:
+    """The stages every ingest runs after extraction, in order."""
+    return [EnrichStage(entities=entities, n_process=n_process)]
 
 
 def _extract_item(item: RawDocument | Article | SourceError) -> Article | SourceError:
@@ -58,19 +90,40 @@ def extract_paths(paths: list[str | Path], progress: ProgressCallback | None = N
             progress(done, len(files))
 
 
+def analyze_paths(
+    paths: list[str | Path], *, entities: bool | None = None, batch_size: int = 64,
+    progress: ProgressCallback | None = None,
+) -> Iterator[Article | SourceError]:
+    """Extract and enrich every input under ``paths`` without a store: the ``newsloom analyze`` command."""
+    stage = EnrichStage(entities=entities)
+    batch: list[Article] = []
+    for item in extract_paths(paths, progress):
+        if isinstance(item, SourceError):
+            yield item
+            continue
+        batch.append(item)
+        if len(batch) >= batch_size:
+            yield from stage(batch)
+            batch = []
+    if batch:
+        yield from stage(batch)
+
+
 def ingest_articles(
     articles: Iterable[Article], store: Store, stages: list[Stage] | None = None, batch_size: int = 200
 ) -> UpsertResult:
-    """Run already-extracted articles through the later stages into the store, one transaction per batch."""
+    """Run already-extracted articles through the later stages into the store, one transaction per batch.
+    ``stages`` defaults to ``default_stages()``; pass ``[]`` to store articles as they are."""
+    stages = default_stages() if stages is None else stages
     result = UpsertResult()
     batch: list[Article] = []
     for article in articles:
         batch.append(article)
         if len(batch) >= batch_size:
-            result += _commit(batch, store, stages or [])
+            result += _commit(batch, store, stages)
             batch = []
     if batch:
-        result += _commit(batch, store, stages or [])
+        result += _commit(batch, store, stages)
     return result
 
 
@@ -90,7 +143,9 @@ def ingest_paths(
     batch_size: int = 200,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Ingest files and folders (HTML, flattened text, JSONL/CSV) into ``store``. Rerunning adds nothing new."""
+    """Ingest files and folders (HTML, flattened text, JSONL/CSV) into ``store``. Rerunning adds nothing new.
+    ``stages`` defaults to ``default_stages()``; pass ``[]`` to store extracted articles as they are."""
+    stages = default_stages() if stages is None else stages
     report = IngestReport()
     files = list(iter_input_files(paths))
     batch: list[Article] = []
@@ -103,10 +158,10 @@ def ingest_paths(
             report.read += 1
             batch.append(extracted)
             if len(batch) >= batch_size:
-                report.stored += _commit(batch, store, stages or [])
+                report.stored += _commit(batch, store, stages)
                 batch = []
         if progress:
             progress(done, len(files))
     if batch:
-        report.stored += _commit(batch, store, stages or [])
+        report.stored += _commit(batch, store, stages)
     return report

@@ -88,7 +88,9 @@ def _enrich_chunk(articles: Sequence[Article], options: _Options) -> list[_Parti
         _Partial(
             language=language,
             mentions=mentions.get(index),
-            keyphrases=extract_keyphrases(article.text, title=article.title, k=options.keyphrase_count, language=language),
+            keyphrases=extract_keyphrases(
+                article.text, title=article.title, k=options.keyphrase_count, language=language
+            ),
             summary=summarize(article.paragraphs, title=article.title, max_sentences=options.summary_sentences) or None,
         )
         for index, (article, language) in enumerate(zip(articles, languages))

@@ -192,6 +192,12 @@ def _initials(name: str) -> str:
     return "".join(word[0] for word in _tokens(name.replace("-", " ")) if word.casefold() not in _ACRONYM_SKIP).upper()
 
 
+def _ends_with(longer: str, words: list[str]) -> bool:
+    """Whether ``longer`` has more words than ``words`` and ends with them ("Benjamin Netanyahu", ["Netanyahu"])."""
+    longer_words = _tokens(longer)
+    return len(longer_words) > len(words) and longer_words[-len(words) :] == words
+
+
 def _is_acronym(name: str) -> bool:
     letters = name.replace(".", "")
     return 2 <= len(letters) <= 6 and letters.isalpha() and letters.isupper()
@@ -216,7 +222,7 @@ def _resolve_in_article(mentions: list[tuple[str, str]]) -> list[tuple[str, str]
         words = _tokens(name)
         if label in ("PERSON", "ORG") and len(words) <= 2:
             # spaCy often labels a surname alone as ORG; a person's full name in the same article decides.
-            owners = [p for p in people if len(_tokens(p)) > len(words) and _tokens(p)[-len(words) :] == words]
+            owners = [p for p in people if _ends_with(p, words)]
             if owners:
                 resolved.append((_pick_most_mentioned(owners, counts), "PERSON"))
                 continue
@@ -225,7 +231,7 @@ def _resolve_in_article(mentions: list[tuple[str, str]]) -> list[tuple[str, str]
             if _is_acronym(name):
                 expansions = [o for o in same_kind if _initials(o) == name.replace(".", "")]
             elif len(words) >= 2:
-                expansions = [o for o in same_kind if len(_tokens(o)) > len(words) and _tokens(o)[-len(words) :] == words]
+                expansions = [o for o in same_kind if _ends_with(o, words)]
             else:
                 expansions = []
             if expansions:
@@ -346,7 +352,9 @@ def _count_mentions(mentions: Sequence[tuple[str, str]]) -> list[EntityMention]:
         counts[name] += 1
         labels.setdefault(name, Counter())[label] += 1
     order = {name: index for index, name in enumerate(dict.fromkeys(name for name, _ in mentions))}
-    result = [EntityMention(name=name, type=labels[name].most_common(1)[0][0], count=count) for name, count in counts.items()]
+    result = [
+        EntityMention(name=name, type=labels[name].most_common(1)[0][0], count=count) for name, count in counts.items()
+    ]
     result.sort(key=lambda mention: (-mention.count, order[mention.name]))
     return result
 
@@ -404,5 +412,6 @@ def resolve_corpus(
     for mentions in per_article:
         surnames.observe(mentions)
     return [
-        _count_mentions([(surnames.resolve(name, label), label) for name, label in mentions]) for mentions in per_article
+        _count_mentions([(surnames.resolve(name, label), label) for name, label in mentions])
+        for mentions in per_article
     ]

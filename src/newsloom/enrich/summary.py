@@ -46,7 +46,8 @@ def reading_time_minutes(text: str) -> int:
 
 
 def _terms(sentence: str) -> list[str]:
-    return [word for word in (token.lower() for token in word_tokens(sentence)) if word not in _ENGLISH_STOPWORDS and not word.isdigit()]
+    lowered = (token.lower() for token in word_tokens(sentence))
+    return [word for word in lowered if word not in _ENGLISH_STOPWORDS and not word.isdigit()]
 
 
 def _numeric_share(sentence: str) -> float:

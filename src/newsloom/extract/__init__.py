@@ -17,7 +17,7 @@ from ..model import Article, RawDocument
 from .html import extract_html
 from .text import extract_text
 
-__all__ = ["extract", "extract_file", "extract_html", "extract_text", "extraction_record"]
+__all__ = ["extract", "extract_file", "extract_html", "extract_text", "extraction_record", "analysis_record"]
 
 
 def extract(doc: RawDocument) -> Article:
@@ -66,3 +66,13 @@ def extraction_record(article: Article) -> dict[str, Any]:
         "text": article.text,
         "teasers": [{"title": t.title, "excerpt": t.excerpt, "url": t.url} for t in article.teasers],
     }
+
+
+def analysis_record(article: Article) -> dict[str, Any]:
+    """The fields ``newsloom analyze`` prints: the extraction record plus what enrichment found."""
+    record = extraction_record(article)
+    record["language"] = article.language
+    record["entities"] = [{"name": e.name, "type": e.type, "count": e.count} for e in article.entities]
+    record["keyphrases"] = list(article.keyphrases)
+    record["summary"] = article.summary
+    return record

@@ -138,6 +138,7 @@ _CONFIDENCE = {
     "text-extensive": 0.35,
     "modified": 0.3,
     "meta-other": 0.5,
+    "image-url": 0.3,
     "http-header": 0.2,
 }
 # Meta names and properties that mean "first published", most specific first.
@@ -168,6 +169,9 @@ _PUBLISHED_WORDS = re.compile(
     r"erstellt|datum|date|on)\s*:?\s*",
     re.IGNORECASE,
 )
+_MICRODATA_SELECTOR = (
+    '[itemprop="datePublished"], [itemprop="dateCreated"], [property$="datePublished"], [property$="dateCreated"]'
+)
 _DATE_KEY = re.compile(r"date|time|publish|created|pubdate|issued", re.IGNORECASE)
 _NOT_PUBLISHED_KEY = re.compile(r"modif|updat|expir|end|start|valid|event|birth|refresh|revis", re.IGNORECASE)
 _ANNOUNCED_DATE = re.compile(
@@ -176,7 +180,7 @@ _ANNOUNCED_DATE = re.compile(
     r"(?:\w+,?\s+)?$",
     re.IGNORECASE,
 )
-_EXTENSIVE_TEXT_CHARS = 200_000
+_EXTENSIVE_TEXT_CHARS = 60_000
 # Date-bearing elements that date something else: comments, teasers of other stories, edits, the clock.
 _NOT_THIS_PAGE_HINT = re.compile(
     r"modif|updat|comment|teaser|related|reply|repli|recent|sidebar|widget|footer|copyright|clock|current|"
@@ -223,7 +227,7 @@ def _from_meta(metadata, now: datetime) -> DateGuess | None:
 
 
 def _from_microdata(tree, now: datetime) -> DateGuess | None:
-    for node in tree.css('[itemprop="datePublished"], [itemprop="dateCreated"], [property="datePublished"]'):
+    for node in tree.css(_MICRODATA_SELECTOR):
         attributes = node.attributes
         found = _guess(attributes.get("datetime") or attributes.get("content") or node.text(), "meta", "microdata", now)
         if found:
@@ -343,6 +347,12 @@ def _local_day(found: DateGuess, url: str | None, now: datetime) -> DateGuess:
     return found
 
 
+def _from_image_url(metadata, now: datetime) -> DateGuess | None:
+    """Upload paths of the page's own image ("/files/2016/05/04/cover.png") date it when nothing else does."""
+    found = _from_url(metadata.image, now)
+    return DateGuess(found.value, "url", _CONFIDENCE["image-url"]) if found else None
+
+
 def _from_modified(metadata, now: datetime) -> DateGuess | None:
     """Only when nothing says "published": a modification date is the best upper bound we have."""
     for node in metadata.article_nodes()[:8]:
@@ -381,7 +391,7 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
     returned, and a modification date is used only when nothing states the publication date."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from .metadata import read_metadata
+    from .metadata import read_machine_metadata
 
     now = now or datetime.now(timezone.utc)
     if isinstance(tree_or_html, (bytes, str)):
@@ -392,16 +402,17 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
     else:
         tree = tree_or_html
     if metadata is None:
-        metadata = read_metadata(tree, url)
+        metadata = read_machine_metadata(tree, url)
     finders = (
         lambda: _from_json_ld(metadata, now),
         lambda: _from_meta(metadata, now),
         lambda: _from_microdata(tree, now),
-        lambda: _from_url(url, now),
+        lambda: _from_url(url, now) or _from_url(metadata.canonical_url, now),
         lambda: _from_time_elements(tree, now),
         lambda: _from_visible_text(tree, now),
         lambda: _from_any_meta(metadata, now),
         lambda: _from_text_extensive(tree, now),
+        lambda: _from_image_url(metadata, now),
         lambda: _from_modified(metadata, now),
         lambda: _from_headers(headers, now),
     )

@@ -18,7 +18,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ..urls import canonicalize_url, site_of
 
-__all__ = ["PageMetadata", "read_metadata", "clean_title", "absolute_url"]
+__all__ = ["PageMetadata", "read_metadata", "read_machine_metadata", "clean_title", "absolute_url"]
 
 _SPACE = re.compile(r"\s+")
 _BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door|af|av|de)\s*[:\-]?\s+", re.IGNORECASE)
@@ -249,20 +249,26 @@ def _canonical(tree: LexborHTMLParser, meta: dict[str, str], url: str | None) ->
     return canonicalize_url(url) if url else None
 
 
+def read_machine_metadata(tree: LexborHTMLParser, url: str | None = None) -> PageMetadata:
+    """Only what the page states for machines (meta tags, JSON-LD, canonical URL, image): the cheap part
+    that date finding needs."""
+    meta = _collect_meta(tree)
+    found = PageMetadata(meta=meta, json_ld=_collect_json_ld(tree))
+    found.canonical_url = _canonical(tree, meta, url)
+    found.image = _image(meta, found.article_nodes(), url or found.canonical_url)
+    found.og_type = meta.get("og:type")
+    return found
+
+
 def read_metadata(tree: LexborHTMLParser, url: str | None = None) -> PageMetadata:
     """Read the page's own description of itself. Call before scripts are stripped (JSON-LD lives in them)."""
-    meta = _collect_meta(tree)
-    json_ld = _collect_json_ld(tree)
-    found = PageMetadata(meta=meta, json_ld=json_ld)
+    found = read_machine_metadata(tree, url)
+    meta = found.meta
     articles = found.article_nodes()
-    found.canonical_url = _canonical(tree, meta, url)
-    base = url or found.canonical_url
     publisher = next((_name_of(n.get("publisher")) for n in articles[:1] if n.get("publisher")), None)
     found.site = _squash(meta.get("og:site_name") or publisher) or site_of(found.canonical_url or url)
     found.title = _title(tree, meta, articles, found.site)
     found.author = _author(tree, meta, articles)
-    found.image = _image(meta, articles, base)
     found.language = _language(tree, meta)
     found.description = _squash(meta.get("description") or meta.get("og:description")) or None
-    found.og_type = meta.get("og:type")
     return found
