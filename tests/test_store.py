@@ -204,3 +204,27 @@ def test_integrity_check_passes(tmp_path):
     s.upsert_articles([make_article(n) for n in range(20)])
     assert s.integrity_check() == "ok"
     s.close()
+
+
+def test_entity_queries(store):
+    day = datetime(2024, 3, 25, tzinfo=timezone.utc)
+    netanyahu, gallant, hamas = (EntityMention("Benjamin Netanyahu", "PERSON", 2), EntityMention("Yoav Gallant", "PERSON"),
+                                 EntityMention("Hamas", "ORG", 3))
+    articles = [
+        make_article(1, entities=[netanyahu, hamas], published_at=day, published_at_source="meta"),
+        make_article(2, entities=[netanyahu, gallant, hamas], published_at=day + timedelta(days=1),
+                     published_at_source="meta"),
+        make_article(3, entities=[hamas], published_at=day + timedelta(days=1), published_at_source="meta"),
+        make_article(4, entities=[netanyahu], published_at=day, published_at_source="meta"),
+    ]
+    articles[3].duplicate_of = articles[0].id  # a copy: never counted twice
+    store.upsert_articles(articles)
+    assert [(e.name, e.articles) for e in store.top_entities(limit=2)] == [("Hamas", 3), ("Benjamin Netanyahu", 2)]
+    assert [e.name for e in store.top_entities(type="PERSON")] == ["Benjamin Netanyahu", "Yoav Gallant"]
+    assert store.entity("Yoav Gallant")[0].type == "PERSON"
+    with pytest.raises(NotFoundError):
+        store.entity("Nobody")
+    assert [a.id for a in store.articles_mentioning("Benjamin Netanyahu")] == [articles[1].id, articles[0].id]
+    assert [(e.name, e.articles) for e in store.cooccurring_entities("Benjamin Netanyahu")] == [
+        ("Hamas", 2), ("Yoav Gallant", 1)]
+    assert [(d.day, d.count) for d in store.entity_volume("Hamas")] == [("2024-03-25", 1), ("2024-03-26", 2)]

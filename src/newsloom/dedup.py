@@ -769,12 +769,20 @@ class DuplicateIndex:
         return candidates
 
     def _best_verified(self, ordinal: int, candidates: list[int]) -> tuple[int, float, DuplicateKind] | None:
+        """The most similar candidate that passes verification, against it and against its group's canonical:
+        copies of one story all resemble its original, while a chain of look-alikes (templated notices,
+        each a little different from the last) would drift from it."""
         mine = self._signatures[ordinal]
         best: tuple[int, float, DuplicateKind] | None = None
         for candidate in candidates:
             contained = self._verified_similarity(mine, self._signatures[candidate])
-            if contained is not None and (best is None or contained > best[1]):
-                best = (candidate, contained, "near")
+            if contained is None or (best is not None and contained <= best[1]):
+                continue
+            group = self._group_of[candidate]
+            if group is not None and group.canonical != candidate:
+                if self._verified_similarity(mine, self._signatures[group.canonical]) is None:
+                    continue
+            best = (candidate, contained, "near")
         return best
 
     def _verified_similarity(self, mine: DocumentSignature, theirs: DocumentSignature) -> float | None:

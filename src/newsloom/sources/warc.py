@@ -207,6 +207,8 @@ def _inflate(payload: bytes, wbits: int) -> bytes:
         raise InputError(f"compressed payload does not decode ({exc})") from exc
     if len(out) > MAX_RECORD_BYTES or decompressor.unconsumed_tail:
         raise InputError(f"payload decodes to over {MAX_RECORD_BYTES} bytes")
+    if not decompressor.eof:
+        raise InputError("compressed payload does not decode (it ends too early)")
     return out
 
 

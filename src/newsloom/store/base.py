@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ..model import Article
 
-__all__ = ["Store", "UpsertResult", "SearchHit", "ArticleCount", "TermCount", "StoreStats"]
+__all__ = ["Store", "UpsertResult", "SearchHit", "ArticleCount", "TermCount", "StoreStats", "EntityCount", "DayCount"]
 
 
 @dataclass(slots=True)
@@ -46,6 +46,21 @@ class ArticleCount:
 class TermCount:
     term: str
     documents: int
+
+
+@dataclass(slots=True)
+class EntityCount:
+    """An entity and in how many (canonical) articles it is mentioned."""
+
+    name: str
+    type: str
+    articles: int
+
+
+@dataclass(slots=True)
+class DayCount:
+    day: str  # YYYY-MM-DD
+    count: int
 
 
 @dataclass(slots=True)
@@ -100,6 +115,27 @@ class Store(ABC):
     @abstractmethod
     def popular(self, limit: int = 10, since: datetime | None = None) -> list[ArticleCount]:
         """Most-viewed articles, views of duplicates credited to their canonical article."""
+
+    @abstractmethod
+    def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
+        """Entities mentioned in the most canonical articles."""
+
+    @abstractmethod
+    def entity(self, name: str) -> list[EntityCount]:
+        """The entity of that canonical name, one row per type it was tagged with (most articles first);
+        ``NotFoundError`` when no article mentions it."""
+
+    @abstractmethod
+    def articles_mentioning(self, name: str, limit: int = 20, offset: int = 0) -> list[Article]:
+        """Canonical articles mentioning the entity, newest first."""
+
+    @abstractmethod
+    def cooccurring_entities(self, name: str, limit: int = 12) -> list[EntityCount]:
+        """Entities most often mentioned in the same articles as ``name``."""
+
+    @abstractmethod
+    def entity_volume(self, name: str) -> list[DayCount]:
+        """Articles mentioning the entity per day (publication day, else ingest day), oldest first."""
 
     @abstractmethod
     def stats(self) -> StoreStats:

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import parse_query
-from .base import ArticleCount, SearchHit, Store, StoreStats, UpsertResult
+from .base import ArticleCount, DayCount, EntityCount, SearchHit, Store, StoreStats, UpsertResult
 from .rows import ARTICLE_COLUMNS, article_row, row_to_article
 from .sqlite import MATCH_END, MATCH_START
 
@@ -313,6 +313,55 @@ class PostgresStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row["canonical"] for row in rows])}
         return [ArticleCount(articles[row["canonical"]], int(row["views"])) for row in rows if row["canonical"] in articles]
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
+        where = "WHERE a.duplicate_of IS NULL" + (" AND e.type = %s" if type else "")
+        rows = self._read(
+            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
+            f"{where} GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT %s",
+            ([type] if type else []) + [limit],
+        )
+        return [EntityCount(r["name"], r["type"], r["n"]) for r in rows]
+
+    def entity(self, name: str) -> list[EntityCount]:
+        rows = self._read(
+            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
+            "WHERE e.name = %s AND a.duplicate_of IS NULL GROUP BY e.name, e.type ORDER BY n DESC",
+            (name,),
+        )
+        if not rows:
+            raise NotFoundError(f"no article mentions {name!r}")
+        return [EntityCount(r["name"], r["type"], r["n"]) for r in rows]
+
+    def articles_mentioning(self, name: str, limit: int = 20, offset: int = 0) -> list[Article]:
+        rows = self._read(
+            f"SELECT DISTINCT {self._A_COLUMNS}, a.sort_time, a.rowid FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = %s AND a.duplicate_of IS NULL "
+            "ORDER BY a.sort_time DESC, a.rowid DESC LIMIT %s OFFSET %s",
+            (name, limit, offset),
+        )
+        return [row_to_article(row) for row in rows]
+
+    def cooccurring_entities(self, name: str, limit: int = 12) -> list[EntityCount]:
+        rows = self._read(
+            "SELECT other.name AS name, other.type AS type, count(DISTINCT other.article_id) AS n FROM article_entities mine "
+            "JOIN article_entities other ON other.article_id = mine.article_id AND other.name <> mine.name "
+            "JOIN articles a ON a.id = mine.article_id "
+            "WHERE mine.name = %s AND a.duplicate_of IS NULL GROUP BY other.name, other.type "
+            "ORDER BY n DESC, other.name LIMIT %s",
+            (name, limit),
+        )
+        return [EntityCount(r["name"], r["type"], r["n"]) for r in rows]
+
+    def entity_volume(self, name: str) -> list[DayCount]:
+        rows = self._read(
+            "SELECT substr(a.sort_time, 1, 10) AS day, count(DISTINCT a.id) AS n FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = %s AND a.duplicate_of IS NULL "
+            "GROUP BY day ORDER BY day",
+            (name,),
+        )
+        return [DayCount(r["day"], r["n"]) for r in rows]
 
     def stats(self) -> StoreStats:
         row = self._read(

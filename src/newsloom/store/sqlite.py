@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import to_fts5_query
-from .base import ArticleCount, SearchHit, Store, StoreStats, UpsertResult
+from .base import ArticleCount, DayCount, EntityCount, SearchHit, Store, StoreStats, UpsertResult
 from .rows import ARTICLE_COLUMNS, article_row
 from .rows import row_to_article as _row_to_article
 
@@ -331,6 +331,55 @@ class SQLiteStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row[0] for row in rows])}
         return [ArticleCount(articles[row[0]], row[1]) for row in rows if row[0] in articles]
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
+        where = "WHERE a.duplicate_of IS NULL" + (" AND e.type = ?" if type else "")
+        rows = self._read(
+            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
+            f"{where} GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT ?",
+            ([type] if type else []) + [limit],
+        )
+        return [EntityCount(r[0], r[1], r[2]) for r in rows]
+
+    def entity(self, name: str) -> list[EntityCount]:
+        rows = self._read(
+            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
+            "WHERE e.name = ? AND a.duplicate_of IS NULL GROUP BY e.name, e.type ORDER BY n DESC",
+            (name,),
+        )
+        if not rows:
+            raise NotFoundError(f"no article mentions {name!r}")
+        return [EntityCount(r[0], r[1], r[2]) for r in rows]
+
+    def articles_mentioning(self, name: str, limit: int = 20, offset: int = 0) -> list[Article]:
+        rows = self._read(
+            f"SELECT DISTINCT {_A_COLUMNS}, a.sort_time, a.rowid FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
+            "ORDER BY a.sort_time DESC, a.rowid DESC LIMIT ? OFFSET ?",
+            (name, limit, offset),
+        )
+        return [_row_to_article(row) for row in rows]
+
+    def cooccurring_entities(self, name: str, limit: int = 12) -> list[EntityCount]:
+        rows = self._read(
+            "SELECT other.name, other.type, count(DISTINCT other.article_id) AS n FROM article_entities mine "
+            "JOIN article_entities other ON other.article_id = mine.article_id AND other.name <> mine.name "
+            "JOIN articles a ON a.id = mine.article_id "
+            "WHERE mine.name = ? AND a.duplicate_of IS NULL GROUP BY other.name, other.type "
+            "ORDER BY n DESC, other.name LIMIT ?",
+            (name, limit),
+        )
+        return [EntityCount(r[0], r[1], r[2]) for r in rows]
+
+    def entity_volume(self, name: str) -> list[DayCount]:
+        rows = self._read(
+            "SELECT substr(a.sort_time, 1, 10) AS day, count(DISTINCT a.id) FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
+            "GROUP BY day ORDER BY day",
+            (name,),
+        )
+        return [DayCount(r[0], r[1]) for r in rows]
 
     def stats(self) -> StoreStats:
         row = self._read(
