@@ -173,6 +173,7 @@ def make_fetcher(**overrides: object) -> Fetcher:
     return Fetcher(**settings)  # type: ignore[arg-type]
 
 
+@pytest.mark.server
 def test_loopback_is_refused_without_the_opt_in(server: LocalServer) -> None:
     before = len(server.seen)
     with Fetcher(per_host_delay=0.0) as fetcher, pytest.raises(BlockedAddressError, match="loopback"):
@@ -180,6 +181,7 @@ def test_loopback_is_refused_without_the_opt_in(server: LocalServer) -> None:
     assert len(server.seen) == before  # not even robots.txt was asked for
 
 
+@pytest.mark.server
 def test_fetch_a_page(server: LocalServer) -> None:
     with make_fetcher(user_agent="newsloom-test/1.0") as fetcher:
         result = fetcher.fetch(server.url("/page"))
@@ -193,6 +195,7 @@ def test_fetch_a_page(server: LocalServer) -> None:
     assert doc.content == PAGE and doc.url == server.url("/page") and doc.fetched_at == result.fetched_at
 
 
+@pytest.mark.server
 def test_robots_txt_is_honoured(server: LocalServer) -> None:
     with make_fetcher() as fetcher:
         with pytest.raises(RobotsDisallowedError):
@@ -206,6 +209,7 @@ def test_robots_txt_is_honoured(server: LocalServer) -> None:
         assert fetcher.fetch(server.url("/private/page")).ok
 
 
+@pytest.mark.server
 def test_robots_crawl_delay_spaces_requests() -> None:
     fake = FakeTime()
     with local_server() as srv:
@@ -217,6 +221,7 @@ def test_robots_crawl_delay_spaces_requests() -> None:
     assert fake.waits == [3.0]  # robots.txt, then /a at once, then /a three seconds after it
 
 
+@pytest.mark.server
 def test_per_host_delay(server: LocalServer) -> None:
     fake = FakeTime()
     with make_fetcher(per_host_delay=0.8, sleep=fake.sleep, clock=fake.clock) as fetcher:
@@ -225,6 +230,7 @@ def test_per_host_delay(server: LocalServer) -> None:
     assert fake.waits == pytest.approx([0.8, 0.8])  # robots.txt, then each page 0.8 s after the previous request
 
 
+@pytest.mark.server
 def test_per_host_concurrency_limit(server: LocalServer) -> None:
     server.routes["/slowish"] = Route(body=PAGE, headers=HTML, delay=0.25)
     with make_fetcher(per_host_concurrency=1) as fetcher:
@@ -241,6 +247,7 @@ def test_per_host_concurrency_limit(server: LocalServer) -> None:
         assert time.monotonic() - started < 0.7
 
 
+@pytest.mark.server
 def test_conditional_get(server: LocalServer) -> None:
     def answer(headers: dict[str, str]) -> Route:
         if headers.get("if-none-match") == '"v1"' or headers.get("if-modified-since") == "Tue, 02 Jan 2024 10:00:00 GMT":
@@ -257,6 +264,7 @@ def test_conditional_get(server: LocalServer) -> None:
         assert by_date.not_modified
 
 
+@pytest.mark.server
 def test_redirects_are_followed_and_recorded(server: LocalServer) -> None:
     server.routes["/r1"] = Route(302, headers={"Location": "/r2"})
     server.routes["/r2"] = Route(301, headers={"Location": server.url("/page")})
@@ -267,6 +275,7 @@ def test_redirects_are_followed_and_recorded(server: LocalServer) -> None:
     assert result.redirects == [server.url("/r2"), server.url("/page")]
 
 
+@pytest.mark.server
 def test_redirect_limit(server: LocalServer) -> None:
     server.routes["/loop"] = Route(302, headers={"Location": "/loop"})
     with make_fetcher(max_redirects=3) as fetcher, pytest.raises(FetchError, match="more than 3 redirects"):
@@ -285,6 +294,7 @@ def test_redirect_limit(server: LocalServer) -> None:
         "http://10.0.0.1/admin",
     ],
 )
+@pytest.mark.server
 def test_redirects_to_private_addresses_are_refused(server: LocalServer, target: str) -> None:
     server.routes["/evil-redirect"] = Route(302, headers={"Location": target})
     with make_fetcher(allow_private_networks=False, allowed_networks=("127.0.0.1/32",)) as fetcher:
@@ -292,6 +302,7 @@ def test_redirects_to_private_addresses_are_refused(server: LocalServer, target:
             fetcher.fetch(server.url("/evil-redirect"))
 
 
+@pytest.mark.server
 def test_dns_rebinding_is_caught_at_connect(server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The name resolves to a public address when checked, then to loopback: the connection checks again."""
     real_getaddrinfo = socket.getaddrinfo
@@ -312,6 +323,18 @@ def test_dns_rebinding_is_caught_at_connect(server: LocalServer, monkeypatch: py
     assert len(calls) == 2 and len(server.seen) == before
 
 
+@pytest.mark.server
+def test_redirect_to_an_invalid_url(server: LocalServer) -> None:
+    server.routes["/bad-location"] = Route(302, headers={"Location": "http://[::1/oops"})
+    server.routes["/ftp-location"] = Route(302, headers={"Location": "ftp://example.com/file"})
+    with make_fetcher() as fetcher:
+        with pytest.raises(FetchError, match="(?i)invalid URL|not a valid URL"):
+            fetcher.fetch(server.url("/bad-location"))
+        with pytest.raises(FetchError, match="only http and https"):
+            fetcher.fetch(server.url("/ftp-location"))
+
+
+@pytest.mark.server
 def test_slow_answer_times_out(server: LocalServer) -> None:
     server.routes["/slow"] = Route(body=PAGE, headers=HTML, delay=2.0)
     started = time.monotonic()
@@ -320,6 +343,7 @@ def test_slow_answer_times_out(server: LocalServer) -> None:
     assert time.monotonic() - started < 1.5
 
 
+@pytest.mark.server
 def test_dripping_body_hits_the_total_deadline(server: LocalServer) -> None:
     server.routes["/drip"] = Route(body=b"x" * 20 * 1024, headers=HTML, drip=0.1)
     started = time.monotonic()
@@ -328,18 +352,21 @@ def test_dripping_body_hits_the_total_deadline(server: LocalServer) -> None:
     assert time.monotonic() - started < 1.5
 
 
+@pytest.mark.server
 def test_declared_huge_body_is_refused(server: LocalServer) -> None:
     server.routes["/huge"] = Route(body=b"a" * (3 * 1024 * 1024), headers=HTML)
     with make_fetcher(max_body_bytes=1024 * 1024) as fetcher, pytest.raises(ResponseTooLargeError, match="Content-Length"):
         fetcher.fetch(server.url("/huge"))
 
 
+@pytest.mark.server
 def test_undeclared_huge_body_stops_at_the_limit(server: LocalServer) -> None:
     server.routes["/huge-stream"] = Route(body=b"a" * (3 * 1024 * 1024), headers=HTML, omit_length=True)
     with make_fetcher(max_body_bytes=1024 * 1024) as fetcher, pytest.raises(ResponseTooLargeError, match="limit"):
         fetcher.fetch(server.url("/huge-stream"))
 
 
+@pytest.mark.server
 def test_gzip_body_is_decoded(server: LocalServer) -> None:
     server.routes["/gz"] = Route(body=gzip.compress(PAGE), headers={**HTML, "Content-Encoding": "gzip"})
     with make_fetcher() as fetcher:
@@ -347,6 +374,7 @@ def test_gzip_body_is_decoded(server: LocalServer) -> None:
     assert "gzip" in server.seen[-1].headers.get("accept-encoding", "")
 
 
+@pytest.mark.server
 def test_gzip_bomb_stops_at_the_decoded_limit(server: LocalServer) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < 100 * 1024
@@ -357,6 +385,7 @@ def test_gzip_bomb_stops_at_the_decoded_limit(server: LocalServer) -> None:
     assert time.monotonic() - started < 2.0
 
 
+@pytest.mark.server
 def test_corrupt_gzip_is_a_fetch_error(server: LocalServer) -> None:
     server.routes["/badgz"] = Route(body=b"\x1f\x8b\x08\x00not gzip at all", headers={**HTML, "Content-Encoding": "gzip"})
     server.routes["/cutgz"] = Route(body=gzip.compress(PAGE * 50)[:-20], headers={**HTML, "Content-Encoding": "gzip"})
@@ -367,6 +396,7 @@ def test_corrupt_gzip_is_a_fetch_error(server: LocalServer) -> None:
             fetcher.fetch(server.url("/cutgz"))
 
 
+@pytest.mark.server
 def test_content_type_is_checked(server: LocalServer) -> None:
     server.routes["/image.png"] = Route(body=b"\x89PNG\r\n\x1a\n", headers={"Content-Type": "image/png"})
     with make_fetcher() as fetcher:
@@ -377,6 +407,7 @@ def test_content_type_is_checked(server: LocalServer) -> None:
             fetcher.fetch(server.url("/page"), allowed_content_types=("application/rss+xml",))
 
 
+@pytest.mark.server
 def test_retries_honour_retry_after(server: LocalServer) -> None:
     hits: list[int] = []
 
@@ -394,6 +425,7 @@ def test_retries_honour_retry_after(server: LocalServer) -> None:
     assert waits == [2.0, 2.0]
 
 
+@pytest.mark.server
 def test_retries_back_off_exponentially_then_give_the_answer_back(server: LocalServer) -> None:
     server.routes["/down"] = Route(500, b"down")
     server.routes["/rate"] = Route(429, b"slow down", headers={"Retry-After": "7200"})
@@ -407,6 +439,7 @@ def test_retries_back_off_exponentially_then_give_the_answer_back(server: LocalS
     assert limited.status == 429 and waits == []  # two hours is more than we wait: answer given back at once
 
 
+@pytest.mark.server
 def test_not_found_is_a_result_not_an_exception(server: LocalServer) -> None:
     with make_fetcher() as fetcher:
         result = fetcher.fetch(server.url("/no-such-page"))

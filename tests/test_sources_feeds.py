@@ -197,3 +197,23 @@ def test_discovery_against_a_local_site() -> None:
         assert [(f.url, f.format) for f in found.feeds] == [(srv.url("/rss.xml"), "rss")]
         assert found.sitemaps == [srv.url("/sitemap.xml")]
         assert "/feed" in srv.paths_seen() and "/rss" in srv.paths_seen()
+
+
+def test_missing_extra_is_a_polite_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the 'sources' extra the modules still import; using them says what to install."""
+    import sys
+
+    from newsloom.errors import MissingExtraError
+
+    for name in ("feedparser", "httpx", "fastwarc", "fastwarc.warc", "fastwarc.stream_io"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(MissingExtraError, match=r"newsloom\[sources\]"):
+        parse_feed(read("rss2.xml"))
+    assert parse_feed(read("jsonfeed.json")).entries  # JSON Feed needs no extra
+    from newsloom.sources.fetch import Fetcher
+    from newsloom.sources.warc import iter_warc
+
+    with pytest.raises(MissingExtraError):
+        Fetcher()
+    with pytest.raises(MissingExtraError):
+        list(iter_warc(FIXTURES / "rss2.xml"))

@@ -2,7 +2,7 @@
 
     text ──normalise──► words ──k-word shingles──► 32-bit shingle hashes ──MinHash──► signature ──LSH bands──► candidates
                                        │                                                                        │
-                                       └──────────────── exact containment / Jaccard check ◄─────────────────────┘
+                                       └──────────── exact containment / Jaccard / figures check ◄──────────────┘
 
 * Exact copies share a fingerprint of ``model.normalize_text_for_hash`` (quotes, dashes, case and line breaks
   do not matter).
@@ -10,27 +10,32 @@
   headline) are proposed by MinHash + LSH banding and confirmed on the exact shingle sets. The measure is the
   *containment* of the smaller text in the larger one, because a shortened copy is contained in its original
   even when their Jaccard similarity is low; a Jaccard floor keeps a short story from being swallowed by a
-  long round-up that quotes it.
+  long round-up that quotes it, and checks on shared figures, shared length and publication dates keep
+  templated reports (dividend notices, daily market figures) apart. See :class:`DedupOptions`.
 * Each group of copies has one canonical article: the earliest published (dated before undated; ties and
-  missing dates: first seen). When a later-ingested copy turns out to be older, the group is re-pointed to it
-  and the re-pointing is reported so the store can update its rows.
+  missing dates: first seen). A new document joins a group only when it also passes the checks against the
+  group's canonical. When a later-ingested copy turns out to be older, the group is re-pointed to it and the
+  re-pointing is reported so the store can update its rows.
 
 Everything here is a pure function or an in-memory index; persistence is the store's job. A text's
 :class:`DocumentSignature` serialises to bytes (``to_bytes``/``from_bytes``) and :meth:`DuplicateIndex.load`
 rebuilds an index from stored rows without the texts.
 
-Hashing is deterministic across processes and machines (BLAKE2b for words, fixed constants and a fixed seed
-for the rest), so stored signatures stay valid. Permutations are Dietzfelbinger's multiply-add-shift hashes,
-``((a * x + b) mod 2**64) >> 32``, computed with numpy over all shingles of a batch of documents at once.
+Speed comes from doing each step for a whole batch of documents in numpy: words are hashed with a polynomial
+over their bytes from prefix sums, MinHash permutations ``(a*x + b) mod 2**32`` (a odd) run over all shingles
+of a batch at once, and the LSH buckets are sorted numpy runs searched for all band keys of a batch together.
+Hashing is deterministic across processes and machines (no salted ``hash()``, fixed constants and seed), so
+stored signatures stay valid.
 """
-
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import json
 import struct
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,7 +45,7 @@ from typing import IO, Literal, NamedTuple
 import numpy as np
 
 from .errors import InputError, InputTooLargeError
-from .model import Article, normalize_text_for_hash
+from .model import Article
 
 __all__ = [
     "DedupOptions",
@@ -68,9 +73,13 @@ class DedupOptions:
 
     Two texts are copies when the *containment* of the smaller shingle set in the larger is at least
     ``threshold`` and their Jaccard similarity at least ``min_jaccard`` (which keeps a story apart from a much
-    longer text quoting it), unless their figures disagree: when both carry at least ``min_numbers`` numeric
-    tokens and less than ``number_agreement`` of the smaller set appears in the other, they are two reports of
-    a recurring kind (weekly money-market figures, dividend notices) rather than copies.
+    longer text quoting it), and they share at least ``min_shared`` shingles, or, when the smaller text has
+    too few for that, ``short_threshold`` of them (short templated notices differ only in a name or a figure).
+    Figures must agree too: when both carry at least ``min_numbers`` numeric tokens and less than
+    ``number_agreement`` of the smaller set appears in the other, they are two reports of a recurring kind
+    (weekly money-market figures, dividend notices) rather than copies. For the same reason near copies must be
+    published within ``max_days_apart`` days of each other when both dates are known (syndication takes hours
+    or days; a look-alike months later is a recurring report). Exact copies are copies whatever the dates.
     """
 
     shingle_size: int = 3
@@ -80,7 +89,10 @@ class DedupOptions:
     threshold: float = 0.5
     min_jaccard: float = 0.3
     number_agreement: float = 0.5
-    min_numbers: int = 3
+    min_numbers: int = 2
+    min_shared: int = 20
+    short_threshold: float = 0.8
+    max_days_apart: float | None = 7.0
     min_words: int = 5
     max_words: int = 20_000  # shingles come from the first max_words words; the fingerprint covers all
     max_text_chars: int = 5_000_000
@@ -99,6 +111,10 @@ class DedupOptions:
             problems.append("threshold must be in (0, 1] and min_jaccard in [0, 1]")
         if not 0.0 <= self.number_agreement <= 1.0 or self.min_numbers < 1:
             problems.append("number_agreement must be in [0, 1] and min_numbers positive")
+        if self.min_shared < 1 or not 0.0 < self.short_threshold <= 1.0:
+            problems.append("min_shared must be positive and short_threshold in (0, 1]")
+        if self.max_days_apart is not None and not self.max_days_apart >= 0:
+            problems.append("max_days_apart must be None or >= 0")
         if not self.shingle_size <= self.min_words <= self.max_words or self.max_text_chars < 1:
             problems.append("need shingle_size <= min_words <= max_words and max_text_chars >= 1")
         if self.max_candidates < 1 or self.max_bucket_size < 1:
@@ -115,6 +131,7 @@ class DedupOptions:
 
 # model.normalize_text_for_hash keeps \w runs, case-folded. For ASCII (most wire text) one bytes.translate
 # does the same job ~10x faster: word bytes are lower-cased, every other byte becomes a space.
+_NON_WORD = re.compile(r"[^\w\s]")  # the model's definition of what is not part of a word
 _ASCII_WORDS = bytes(
     (ord(chr(c).lower()) if chr(c).isalnum() or chr(c) == "_" else 32) if c < 128 else c for c in range(256)
 )
@@ -130,7 +147,17 @@ def _words(text: str, options: DedupOptions) -> list[bytes]:
         )
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORDS).split()
-    return normalize_text_for_hash(text).encode("utf-8", "surrogatepass").split()
+    # Same steps as the model's normaliser, with the regex run only on the few words that are not ASCII
+    # (curly quotes, dashes, accented letters): most of a modern article is still ASCII.
+    folded = unicodedata.normalize("NFKC", text).casefold().encode("utf-8", "surrogatepass")
+    words: list[bytes] = []
+    for word in folded.translate(_ASCII_WORDS).split():
+        if word.isascii():
+            words.append(word)
+        else:
+            cleaned = _NON_WORD.sub(" ", word.decode("utf-8", "surrogatepass"))
+            words.extend(part.encode("utf-8", "surrogatepass") for part in cleaned.split())  # Unicode spaces too
+    return words
 
 
 def normalized_words(text: str, options: DedupOptions | None = None) -> list[bytes]:
@@ -141,11 +168,11 @@ def normalized_words(text: str, options: DedupOptions | None = None) -> list[byt
 def exact_fingerprint(text: str, options: DedupOptions | None = None) -> bytes:
     """16-byte BLAKE2b of ``normalize_text_for_hash(text)``: equal for copies differing only in case, punctuation
     or spacing."""
-    return _fingerprint(_words(text, options or DedupOptions()))
+    return _fingerprint(b" ".join(_words(text, options or DedupOptions())))
 
 
-def _fingerprint(words: list[bytes]) -> bytes:
-    return hashlib.blake2b(b" ".join(words), digest_size=16).digest()  # also inlined in _signature_batch
+def _fingerprint(normalized: bytes) -> bytes:
+    return hashlib.blake2b(normalized, digest_size=16).digest()
 
 
 # ---------------------------------------------------------------------------------------------------- hashing
@@ -239,8 +266,18 @@ def _shingle_and_number_sets(
     shingles = (_finalize64(mixed[valid]) >> _SHIFT_32).astype(np.uint32)
     shingle_sets = _per_document_sets(shingles, word_document[:last][valid], len(documents))
 
-    numbers = (hashes[has_digit] >> _SHIFT_32).astype(np.uint32)
-    number_sets = _per_document_sets(numbers, word_document[has_digit], len(documents))
+    # Figures: runs of consecutive words holding a digit, so "5-1/2" or "36.25" (split by normalisation into
+    # "5 1 2", "36 25") stay one figure instead of matching any other text's "1" or "25".
+    digit_words = np.flatnonzero(has_digit)
+    if not len(digit_words):
+        return shingle_sets, [_EMPTY] * len(documents)
+    previous_is_digit = np.concatenate(([False], has_digit[:-1]))[digit_words]
+    run_starts = ~previous_is_digit | (position[digit_words] == 0)
+    ranks = np.arange(len(digit_words)) - np.maximum.accumulate(np.where(run_starts, np.arange(len(digit_words)), 0))
+    weighted = hashes[digit_words] * _POSITION_MULTIPLIERS[ranks % len(_POSITION_MULTIPLIERS)]
+    figures = np.add.reduceat(weighted, np.flatnonzero(run_starts))
+    numbers = (_finalize64(figures) >> _SHIFT_32).astype(np.uint32)
+    number_sets = _per_document_sets(numbers, word_document[digit_words][run_starts], len(documents))
     return shingle_sets, number_sets
 
 
@@ -302,15 +339,22 @@ def _band_keys(signatures: np.ndarray, options: DedupOptions) -> np.ndarray:
     return _finalize64(keys)
 
 
+def _shared(small: np.ndarray, large: np.ndarray) -> int:
+    """How many values of sorted unique ``small`` are in sorted unique ``large``."""
+    if not len(small) or not len(large):
+        return 0
+    positions = np.searchsorted(large, small)
+    positions[positions == len(large)] = 0
+    return int(np.count_nonzero(large[positions] == small))
+
+
 def containment(shingles_a: np.ndarray, shingles_b: np.ndarray) -> tuple[float, float]:
     """(containment of the smaller set in the larger, Jaccard) of two sorted unique uint32 arrays."""
     if len(shingles_a) > len(shingles_b):
         shingles_a, shingles_b = shingles_b, shingles_a
     if len(shingles_a) == 0:
         return 0.0, 0.0
-    positions = np.searchsorted(shingles_b, shingles_a)
-    positions[positions == len(shingles_b)] = 0
-    shared = int(np.count_nonzero(shingles_b[positions] == shingles_a))
+    shared = _shared(shingles_a, shingles_b)
     return shared / len(shingles_a), shared / (len(shingles_a) + len(shingles_b) - shared)
 
 
@@ -331,7 +375,7 @@ class DocumentSignature:
     fingerprint: bytes | None
     minhash: np.ndarray  # (num_perm,) uint32
     shingles: np.ndarray  # sorted unique uint32
-    numbers: np.ndarray  # sorted unique uint32 hashes of the words holding a digit
+    numbers: np.ndarray  # sorted unique uint32 hashes of the figures (runs of words holding a digit)
     shingle_size: int
     seed: int
 
@@ -391,7 +435,7 @@ def _signature_batch(texts: Iterable[str], options: DedupOptions) -> tuple[list[
             fingerprints.append(None)
             continue
         normalized = b" ".join(words)
-        fingerprints.append(hashlib.blake2b(normalized, digest_size=16).digest())
+        fingerprints.append(_fingerprint(normalized))
         long_enough.append(i)
         if len(words) > options.max_words:
             words = words[: options.max_words]
@@ -772,27 +816,39 @@ class DuplicateIndex:
         """The most similar candidate that passes verification, against it and against its group's canonical:
         copies of one story all resemble its original, while a chain of look-alikes (templated notices,
         each a little different from the last) would drift from it."""
-        mine = self._signatures[ordinal]
         best: tuple[int, float, DuplicateKind] | None = None
         for candidate in candidates:
-            contained = self._verified_similarity(mine, self._signatures[candidate])
+            contained = self._verified_similarity(ordinal, candidate)
             if contained is None or (best is not None and contained <= best[1]):
                 continue
             group = self._group_of[candidate]
             if group is not None and group.canonical != candidate:
-                if self._verified_similarity(mine, self._signatures[group.canonical]) is None:
+                if self._verified_similarity(ordinal, group.canonical) is None:
                     continue
             best = (candidate, contained, "near")
         return best
 
-    def _verified_similarity(self, mine: DocumentSignature, theirs: DocumentSignature) -> float | None:
-        """The containment of the two texts when they pass every test for copies, else None."""
-        contained, jaccard = containment(mine.shingles, theirs.shingles)
-        if contained < self.options.threshold or jaccard < self.options.min_jaccard:
+    def _verified_similarity(self, ordinal: int, other: int) -> float | None:
+        """The containment of two documents' texts when they pass every test for copies (see DedupOptions)."""
+        options = self.options
+        if options.max_days_apart is not None:
+            mine_at, theirs_at = self._published[ordinal], self._published[other]
+            if mine_at is not None and theirs_at is not None:
+                if abs((mine_at - theirs_at).total_seconds()) > options.max_days_apart * 86_400:
+                    return None
+        mine, theirs = self._signatures[ordinal], self._signatures[other]
+        small, large = sorted((mine.shingles, theirs.shingles), key=len)
+        if not len(small):
             return None
-        if min(len(mine.numbers), len(theirs.numbers)) >= self.options.min_numbers:
+        shared = _shared(small, large)
+        contained, jaccard = shared / len(small), shared / (len(small) + len(large) - shared)
+        if contained < options.threshold or jaccard < options.min_jaccard:
+            return None
+        if shared < options.min_shared and contained < options.short_threshold:
+            return None
+        if min(len(mine.numbers), len(theirs.numbers)) >= options.min_numbers:
             agreement, _ = containment(mine.numbers, theirs.numbers)
-            if agreement < self.options.number_agreement:
+            if agreement < options.number_agreement:
                 return None  # same wording, different figures: another report of a recurring kind
         return contained
 
@@ -998,28 +1054,24 @@ def dedup_jsonl(in_path: str | Path, out_path: str | Path, options: DedupOptions
     signatures: list[DocumentSignature] = []
     source = _open_binary(in_path, "r")
     try:
-        for batch in _batched(enumerate(source, start=1), 512):
-            parsed = []
-            for line_number, raw in batch:
-                item = _parse_line(raw, line_number)
-                if item is None:
-                    continue
-                try:
-                    _normalized(item[1], options)  # size check with the line number attached
-                except InputError as error:
-                    raise type(error)(f"line {line_number}: {error}") from None
-                parsed.append(item)
-            signatures.extend(signatures_of((text for _, text, _ in parsed), options))
-            ids.extend(doc_id for doc_id, _, _ in parsed)
-            published.extend(published_at for _, _, published_at in parsed)
+        for batch in _batched(enumerate(source, start=1), _BATCH):
+            parsed = [(line_number, item) for line_number, raw in batch if (item := _parse_line(raw, line_number))]
+            for line_number, (_, text, _) in parsed:
+                if len(text) > options.max_text_chars:
+                    raise InputTooLargeError(
+                        f"line {line_number}: text of {len(text):,} characters is over the dedup limit of "
+                        f"{options.max_text_chars:,}"
+                    )
+            signatures.extend(_signature_batch([text for _, (_, text, _) in parsed], options)[0])
+            ids.extend(doc_id for _, (doc_id, _, _) in parsed)
+            published.extend(_utc(published_at) for _, (_, _, published_at) in parsed)
     finally:
         if source is not sys.stdin.buffer:
             source.close()
 
     order = sorted(range(len(ids)), key=lambda i: _date_key(published[i], i))
     index = DuplicateIndex(options)
-    for i in order:
-        index.add_signature(ids[i], signatures[i], published[i])
+    index.add_signatures((ids[i], signatures[i], published[i]) for i in order)
 
     output = io.StringIO()
     duplicates = 0

@@ -8,7 +8,12 @@ JSON error shape (``{"ok": false, "error": ..., "status": ...}``).
     │   ├── UnsupportedInputError      a file or content type newsloom does not read
     │   ├── DecodeError                bytes that are not text in any encoding we can detect
     │   ├── InputTooLargeError         over the configured size limit (nothing was read)
-    │   └── ExtractionError            a page was parsed but holds no article to extract
+    │   ├── ExtractionError            a page was parsed but holds no article to extract
+    │   └── FetchError                 a URL could not be fetched (``url`` says which hop failed)
+    │       ├── BlockedAddressError    the SSRF guard refused a non-public address; nothing was sent
+    │       ├── RobotsDisallowedError  robots.txt disallows the URL for our user agent
+    │       ├── FetchTimeoutError      connect, read or whole-body deadline passed
+    │       └── ResponseTooLargeError  over the body size limit, on the wire or decoded (also InputTooLargeError)
     ├── QueryError                     a malformed search query, with the position of the problem
     ├── StoreError                     the store refused or failed an operation    (CLI exit 3)
     │   ├── MigrationError             a schema migration failed (it was rolled back)
@@ -25,6 +30,11 @@ __all__ = [
     "DecodeError",
     "InputTooLargeError",
     "ExtractionError",
+    "FetchError",
+    "BlockedAddressError",
+    "RobotsDisallowedError",
+    "FetchTimeoutError",
+    "ResponseTooLargeError",
     "QueryError",
     "StoreError",
     "MigrationError",
@@ -59,6 +69,30 @@ class InputTooLargeError(InputError):
 
 class ExtractionError(InputError):
     """The page was parsed but holds no article text to extract."""
+
+
+class FetchError(InputError):
+    """A URL could not be fetched. ``url`` is the URL (or redirect hop) that failed."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class BlockedAddressError(FetchError):
+    """The SSRF guard refused the host: it is, or resolves to, a non-public address. Nothing was sent to it."""
+
+
+class RobotsDisallowedError(FetchError):
+    """robots.txt disallows this URL for our user agent."""
+
+
+class FetchTimeoutError(FetchError):
+    """The connection, a read, or the whole body took longer than allowed."""
+
+
+class ResponseTooLargeError(FetchError, InputTooLargeError):
+    """The body is over the size limit on the wire, or once decoded."""
 
 
 class QueryError(NewsloomError):

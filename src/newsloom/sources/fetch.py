@@ -20,7 +20,8 @@ What every fetch goes through, in order:
    byte a second is cut off), redirects followed by hand (each hop checked, at most ``max_redirects``).
 5. The body is streamed: at most ``max_body_bytes`` on the wire and ``max_decoded_bytes`` after gzip/deflate
    decoding (a decompression bomb stops at the limit instead of filling memory). The content type is checked.
-6. 429 and 5xx answers (and connection errors) are retried with exponential backoff, honouring ``Retry-After``.
+6. 429 and 5xx answers (and timeouts) are retried with exponential backoff and jitter, honouring ``Retry-After``;
+   a Retry-After longer than ``max_retry_wait`` ends the retries and the answer is given back.
 
 Error tree (defined here until the lead moves it to ``errors.py``)::
 
@@ -53,10 +54,19 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import InputError, InputTooLargeError, MissingExtraError
+from ..errors import (
+    BlockedAddressError,
+    FetchError,
+    FetchTimeoutError,
+    MissingExtraError,
+    ResponseTooLargeError,
+    RobotsDisallowedError,
+)
 
 if TYPE_CHECKING:
     import httpx
+
+    from ..model import RawDocument
 
 __all__ = [
     "FetchOptions",
@@ -82,31 +92,7 @@ _ROBOTS_TTL_SECONDS = 24 * 3600
 _MAX_CRAWL_DELAY_SECONDS = 30.0  # a robots.txt asking for more is honoured at this value (and logged by callers)
 
 
-# ---------------------------------------------------------------------------------------------------------- errors
-
-
-class FetchError(InputError):
-    """A URL could not be fetched. ``url`` is the URL (or redirect hop) that failed."""
-
-    def __init__(self, message: str, url: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-
-
-class BlockedAddressError(FetchError):
-    """The SSRF guard refused the host: it is, or resolves to, a non-public address. Nothing was sent to it."""
-
-
-class RobotsDisallowedError(FetchError):
-    """robots.txt disallows this URL for our user agent."""
-
-
-class FetchTimeoutError(FetchError):
-    """The connection, a read, or the whole body took longer than allowed."""
-
-
-class ResponseTooLargeError(FetchError, InputTooLargeError):
-    """The body is over ``max_body_bytes`` on the wire or ``max_decoded_bytes`` once decoded."""
+# Errors (FetchError and its subclasses) live in newsloom.errors with the rest of the tree.
 
 
 # ---------------------------------------------------------------------------------------------------- SSRF guard
@@ -397,9 +383,9 @@ class FetchResult:
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
-    def to_raw_document(self, source: str | None = None):  # -> RawDocument
+    def to_raw_document(self, source: str | None = None) -> RawDocument:
         """The page as a RawDocument for extraction (fetched_at is the fetch time, never a publication date)."""
-        from ..model import RawDocument
+        from ..model import RawDocument  # noqa: F811 - at run time too
 
         kind = "text/plain" if self.content_type == "text/plain" else "text/html"
         return RawDocument(self.content, kind, url=self.final_url, source=source or self.url,
@@ -540,7 +526,7 @@ class Fetcher:
                 return result
             if len(hops) >= self.options.max_redirects:
                 raise FetchError(f"{url}: more than {self.options.max_redirects} redirects", url=url)
-            target = urljoin(current, result.headers["location"].strip())
+            target = _redirect_target(current, result.headers["location"])
             hops.append(target)
             current = target.split("#", 1)[0]
 
@@ -681,7 +667,7 @@ class Fetcher:
             result = self._fetch_with_retries_robots(current)
             if result.status not in _REDIRECT_STATUSES or "location" not in result.headers:
                 return result
-            current = urljoin(current, result.headers["location"].strip())
+            current = _redirect_target(current, result.headers["location"])
         raise FetchError(f"{url}: too many redirects", url=url)
 
     def _fetch_with_retries_robots(self, url: str) -> FetchResult:
@@ -690,6 +676,13 @@ class Fetcher:
             return self._fetch_once(url, {}, max_body=_ROBOTS_MAX_BYTES * 4)
         except ResponseTooLargeError:
             return FetchResult(url, url, 404, {}, b"", datetime.now(timezone.utc))
+
+
+def _redirect_target(current: str, location: str) -> str:
+    try:
+        return urljoin(current, location.strip())
+    except ValueError as exc:
+        raise FetchError(f"{current}: redirect to an invalid URL {location[:200]!r}", url=current) from exc
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

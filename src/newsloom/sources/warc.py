@@ -56,15 +56,15 @@ def _fastwarc() -> Any:
     return warc, stream_io
 
 
-def _open_records(path: Path, handle: BinaryIO, start_offset: int) -> Iterable[Any]:
+def _open_records(handle: BinaryIO, start_offset: int) -> tuple[Iterable[Any], bool]:
+    """FastWARC's record iterator from ``start_offset``, and whether the file is gzipped (per-record members)."""
     warc, stream_io = _fastwarc()
     handle.seek(start_offset)
-    magic = handle.read(2)
+    gzipped = handle.read(2) == b"\x1f\x8b"
     handle.seek(start_offset)
     # Detect compression at the start offset ourselves: FastWARC's own detection rewinds to the file's start.
-    stream = stream_io.GzipReader(handle) if magic == b"\x1f\x8b" else handle
-    wanted = warc.WarcRecordType.response | warc.WarcRecordType.resource | warc.WarcRecordType.conversion
-    return warc.ArchiveIterator(stream, record_types=wanted, parse_http=False, stream_detect=False)
+    stream = stream_io.GzipReader(handle) if gzipped else handle
+    return warc.ArchiveIterator(stream, parse_http=False, stream_detect=False), gzipped
 
 
 def iter_warc(
@@ -78,30 +78,85 @@ def iter_warc(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such WARC file")
-    if start_offset < 0 or start_offset > path.stat().st_size:
+    size = path.stat().st_size
+    if start_offset < 0 or start_offset > size:
         raise InputError(f"{path}: start offset {start_offset} is outside the file")
     with path.open("rb") as handle:
-        records = iter(_open_records(path, handle, start_offset))
-        last_good = start_offset
+        iterator, gzipped = _open_records(handle, start_offset)
+        records = iter(iterator)
+        last: tuple[int, int] | None = None  # offset and Content-Length of the last record seen
         while True:
             try:
                 record = next(records)
             except StopIteration:
-                return
+                break
             except (OSError, ValueError) as exc:
-                where = "at the start offset" if last_good == start_offset else f"after the record at offset {last_good}"
+                where = "at the start offset" if last is None else f"after the record at offset {last[0]}"
                 raise InputError(f"{path}: unreadable WARC data {where} ({exc}); records before it were read") from exc
             offset = int(record.stream_pos)
+            last = (offset, int(record.content_length))
             if offset == start_offset and not include_start:
                 continue
             item = _item_from_record(path, record, offset, max_record_bytes)
-            last_good = offset
             if item is not None:
                 yield offset, item
+    # FastWARC ends quietly when a file stops inside a record's headers: check that the last record is whole.
+    _check_complete(path, last, gzipped, size, start_offset)
+
+
+def _check_complete(path: Path, last: tuple[int, int] | None, gzipped: bool, size: int, start_offset: int) -> None:
+    if last is None:
+        with path.open("rb") as handle:
+            handle.seek(start_offset)
+            if handle.read(4096).strip(b"\r\n\t \x00"):
+                raise InputError(f"{path}: no WARC record found at offset {start_offset}")
+        return
+    offset, length = last
+    with path.open("rb") as handle:
+        end = _gzip_member_end(handle, offset) if gzipped else _plain_record_end(handle, offset, length)
+    if end is None or end > size:
+        raise InputError(f"{path}: archive is truncated in the record at offset {offset}; records before it were read")
+    with path.open("rb") as handle:
+        handle.seek(end)
+        trailing = handle.read(4096)
+    if trailing.strip(b"\r\n\t \x00"):
+        raise InputError(f"{path}: unreadable bytes after the record at offset {offset} (truncated or corrupt archive)")
+
+
+def _plain_record_end(handle: BinaryIO, offset: int, length: int) -> int | None:
+    handle.seek(offset)
+    head = handle.read(64 * 1024)
+    header_end = head.find(b"\r\n\r\n")
+    if header_end < 0 or b"content-length:" not in head[:header_end].lower():
+        return None
+    return offset + header_end + 4 + length + 4  # headers, blank line, block, and the two closing CRLFs
+
+
+def _gzip_member_end(handle: BinaryIO, offset: int) -> int | None:
+    """Where the gzip member starting at ``offset`` ends, or None when it is cut short (output is thrown away)."""
+    handle.seek(offset)
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    consumed = 0
+    try:
+        while not decompressor.eof:
+            chunk = handle.read(64 * 1024)
+            if not chunk:
+                return None
+            consumed += len(chunk)
+            decompressor.decompress(chunk, 1 << 20)
+            while decompressor.unconsumed_tail and not decompressor.eof:
+                decompressor.decompress(decompressor.unconsumed_tail, 1 << 20)
+    except zlib.error:
+        return None
+    return offset + consumed - len(decompressor.unused_data)
 
 
 def _item_from_record(path: Path, record: Any, offset: int, max_record_bytes: int) -> RawDocument | SourceError | None:
     source = f"{path}@{offset}"
+    headers = record.headers
+    record_type = str(headers.get("WARC-Type") or "").lower()
+    if record_type not in ("response", "resource", "conversion"):
+        return None  # warcinfo, request, metadata, revisit...: left unread
     length = int(record.content_length)
     if length > max_record_bytes:
         return SourceError(source, f"record of {length} bytes is over the {max_record_bytes}-byte limit; skipped")
@@ -111,10 +166,8 @@ def _item_from_record(path: Path, record: Any, offset: int, max_record_bytes: in
             f"{path}: archive is truncated in the record at offset {offset} ({len(block)} of {length} bytes); "
             "records before it were read"
         )
-    headers = record.headers
     url = (headers.get("WARC-Target-URI") or "").strip().strip("<>") or None
     fetched_at = _record_date(record)
-    record_type = str(headers.get("WARC-Type") or "").lower()
     if record_type == "conversion":
         return RawDocument(block, "text/plain", url=url, source=source, fetched_at=fetched_at, headers=dict(_WET_HEADERS))
     if record_type == "resource":

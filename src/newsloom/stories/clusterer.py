@@ -36,9 +36,11 @@ from typing import Any
 from newsloom.errors import InputError, NotFoundError
 from newsloom.model import EntityMention
 from newsloom.stories.text import (
+    STOPWORDS,
     DocumentFrequencies,
     cosine,
     count_terms,
+    normalise_word,
     proper_nouns_of,
     top_terms,
     unit,
@@ -63,9 +65,9 @@ class StoryOptions:
     """Tuning of the clusterer. The defaults were chosen once for three different labelled sets together
     (ECB+, News-Cluster, GVA shootings; see bench/stories.py) and are not tuned to any one of them."""
 
-    join_similarity: float = 0.40
-    ambiguous_similarity: float = 0.22
-    member_similarity: float = 0.45
+    join_similarity: float = 0.27
+    ambiguous_similarity: float = 0.15
+    member_similarity: float = 0.35
     merge_similarity: float = 0.55
     entity_weight: float = 0.35
     title_weight: float = 2.0
@@ -76,9 +78,9 @@ class StoryOptions:
     query_terms: int = 30
     postings_budget: int = 3_000
     candidates: int = 24
-    grace_days: float = 3.0
-    decay_days: float = 10.0
-    window_days: float = 30.0
+    grace_days: float = 2.0
+    decay_days: float = 20.0
+    window_days: float = 60.0
     idle_articles: int = 200_000
     max_active_stories: int = 300_000
     members_kept: int = 100
@@ -187,7 +189,9 @@ def story_id_for(article_id: str) -> str:
     return "s" + hashlib.sha256(("story:" + article_id).encode("utf-8")).hexdigest()[:15]
 
 
-def _entity_keys(entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str]) -> list[str]:
+def _entity_keys(
+    entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str], display: dict[str, str]
+) -> list[str]:
     """Lower-cased entity names, each multi-word name also as its words (so "Reid" meets "Tara Reid")."""
     keys: list[str] = []
     for entity in entities:
@@ -201,11 +205,12 @@ def _entity_keys(entities: Iterable[EntityMention | tuple[str, str] | Mapping[st
             name = entity
         else:
             raise InputError(f"an entity must be an EntityMention, (name, type), mapping or str, not {entity!r}")
-        words = [word for word in proper_nouns_of(name.title()) if " " not in word]
+        words = [word for word in (normalise_word(token) for token in name.split()) if len(word) > 1 and word not in STOPWORDS]
         phrase = " ".join(words)
         if not phrase:
             continue
         keys.append(phrase)
+        display.setdefault(phrase, name.strip())
         if len(words) > 1:
             keys.extend(words)
     return keys
@@ -266,7 +271,8 @@ class StoryClusterer:
             return StoryAssignment(story.id, is_new=True)
         story = self._stories[chosen]
         self._join(story, member)
-        merged = self._merge_neighbours(story, [sid for sid, score in scored if sid != chosen and score >= self.options.ambiguous_similarity])
+        runners_up = [sid for sid, score in scored if sid != chosen and score >= self.options.ambiguous_similarity]
+        merged = self._merge_neighbours(story, runners_up)
         survivor = self._article_story[article_id]
         return StoryAssignment(survivor, is_new=False, merged_from=tuple(merged))
 
@@ -363,11 +369,11 @@ class StoryClusterer:
             body = body[len(title) :]
         term_counts = count_terms(words_of(title), options.title_weight)
         count_terms(words_of(body), 1.0, into=term_counts)
+        if len(self._display) > 500_000:  # display names are a convenience: bounded, rebuilt as we go
+            self._display.clear()
         if entities is not None:
-            entity_keys = _entity_keys(entities)
+            entity_keys = _entity_keys(entities, self._display)
         else:
-            if len(self._display) > 500_000:  # display names are a convenience: bounded, rebuilt as we go
-                self._display.clear()
             entity_keys = proper_nouns_of(title + ".\n" + body, self._display)
         entity_counts = Counter(entity_keys)
         self.frequencies.add(term_counts.keys() | {"\x00" + key for key in entity_counts})

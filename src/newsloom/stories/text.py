@@ -19,6 +19,7 @@ __all__ = [
     "STOPWORDS",
     "DocumentFrequencies",
     "words_of",
+    "normalise_word",
     "proper_nouns_of",
     "weighted_vector",
     "cosine",
@@ -59,7 +60,7 @@ _CAPITALISED_RUN = re.compile(
 _SENTENCE_END = frozenset(".!?:;\"“”'‘’|•—–-")
 
 
-def _normalise_word(word: str) -> str:
+def normalise_word(word: str) -> str:
     """Lower-case, drop possessives and a plural "s" so that "earthquakes" and "earthquake" meet."""
     word = word.lower().replace("’", "'").strip("'-")
     if word.endswith("'s"):
@@ -73,7 +74,7 @@ def words_of(text: str) -> list[str]:
     """Content words of ``text``: normalised, stop words and one-letter tokens removed."""
     words = []
     for raw in _WORD.findall(text):
-        word = _normalise_word(raw)
+        word = normalise_word(raw)
         if len(word) > 1 and word not in STOPWORDS:
             words.append(word)
     return words
@@ -111,7 +112,7 @@ def proper_nouns_of(text: str, surfaces: dict[str, str] | None = None) -> list[s
     for tokens, at_start in runs:
         if at_start and tokens[0] not in mid_sentence_words:
             tokens = tokens[1:]
-        named = [(_normalise_word(token), token) for token in tokens]
+        named = [(normalise_word(token), token) for token in tokens]
         named = [(name, token) for name, token in named if len(name) > 1 and name not in STOPWORDS and name not in _NOT_NAMES]
         if not named:
             continue

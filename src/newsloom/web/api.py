@@ -1,6 +1,6 @@
 """The JSON API under /api/: thin wrappers over the store and related.py, documented in /openapi.json.
 
-Articles are ``Article.to_dict()``. Errors (404, 422 validation, 400 bad query) all have the shape of ``ErrorOut``;
+Articles are ``Article.to_dict()``; entities are addressed by canonical name (percent-encoded; "/" may stay). Errors (404, 422 validation, 400 bad query) all have the shape of ``ErrorOut``;
 the handlers that produce it live in app.py so that pages and API share one error path.
 """
 
@@ -14,8 +14,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from ..related import RelatedArticle, more_like_this, related_articles
-from ..store.base import Store
-from .present import highlight_snippet, plain_snippet
+from ..store.base import EntityCount, Store
+from .present import entity_type_label, highlight_snippet, plain_snippet
 
 __all__ = ["router", "ErrorOut"]
 
@@ -85,10 +85,44 @@ class StatsOut(BaseModel):
     languages: dict[str, int]
 
 
+class EntityOut(BaseModel):
+    name: str = Field(description="canonical name, e.g. Benjamin Netanyahu")
+    type: str = Field(description="PERSON, ORG, GPE, LOC, NORP, EVENT... (spaCy's labels)")
+    articles: int = Field(description="how many articles (duplicates left out) mention it with this type")
+
+
+class EntityListOut(BaseModel):
+    type: str | None
+    limit: int
+    entities: list[EntityOut]
+
+
+class EntityTypeOut(BaseModel):
+    type: str
+    label: str = Field(description="the type in words, e.g. person")
+    articles: int
+
+
+class DayCountOut(BaseModel):
+    day: str = Field(description="YYYY-MM-DD: publication day, else the day newsloom fetched the article")
+    count: int
+
+
+class EntityDetailOut(BaseModel):
+    name: str
+    types: list[EntityTypeOut] = Field(description="every type it was tagged with, most articles first")
+    articles: int = Field(description="articles mentioning it, whatever the type")
+    volume: list[DayCountOut] = Field(description="articles per day, oldest first; days without any are left out")
+    cooccurring: list[EntityOut] = Field(description="names most often mentioned in the same articles")
+    latest: list[ArticleJSON] = Field(description="the newest articles mentioning it")
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "invalid parameter"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such article"}, **_ERRORS}
+_NO_ENTITY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no article mentions it"},
+                                               **_ERRORS}
 _BAD_QUERY: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description": "malformed query"}, **_ERRORS}
 
 _ARTICLE_ID = Path(description="the article id", max_length=200)
@@ -174,3 +208,40 @@ def popular(
 @router.get("/stats", response_model=StatsOut, summary="Store counts")
 def stats(request: Request) -> StatsOut:
     return StatsOut(**asdict(_store(request).stats()))
+
+
+def _entity_out(entity: EntityCount) -> EntityOut:
+    return EntityOut(name=entity.name, type=entity.type, articles=entity.articles)
+
+
+@router.get("/entities", response_model=EntityListOut, responses=_ERRORS, summary="Most-mentioned entities")
+def list_entities(
+    request: Request,
+    limit: int = Query(20, ge=1, le=200),
+    type: str | None = Query(None, max_length=40, description="only this type, e.g. PERSON, ORG, GPE"),
+) -> EntityListOut:
+    """People, organisations, places... named in the most articles (duplicates left out), one row per name and type."""
+    entities = _store(request).top_entities(limit=limit, type=type or None)
+    return EntityListOut(type=type or None, limit=limit, entities=[_entity_out(e) for e in entities])
+
+
+@router.get("/entities/{name:path}", response_model=EntityDetailOut, responses=_NO_ENTITY, summary="One entity")
+def get_entity(
+    request: Request,
+    name: str = Path(description="the canonical name, percent-encoded", max_length=300),
+    limit: int = Query(10, ge=0, le=100, description="how many of the newest articles to include"),
+    cooccurring: int = Query(12, ge=0, le=100, description="how many co-occurring names to include"),
+) -> EntityDetailOut:
+    """Its types, how many articles mention it, how many per day, the names it is seen with, its newest articles."""
+    store = _store(request)
+    types = store.entity(name)
+    volume = store.entity_volume(name)
+    return EntityDetailOut(
+        name=name,
+        types=[EntityTypeOut(type=t.type, label=entity_type_label(t.type), articles=t.articles) for t in types],
+        # Each article falls on one day, so the volume adds up to the articles (per-type counts may overlap).
+        articles=sum(day.count for day in volume),
+        volume=[DayCountOut(day=day.day, count=day.count) for day in volume],
+        cooccurring=[_entity_out(e) for e in store.cooccurring_entities(name, limit=cooccurring)] if cooccurring else [],
+        latest=[a.to_dict() for a in store.articles_mentioning(name, limit=limit)] if limit else [],
+    )

@@ -2,7 +2,11 @@
 
 Pages read through the same library calls as the API (store methods, related.py). Text from ingested pages is only
 ever passed to templates as data: Jinja escapes it (autoescape is on everywhere), and the only Markup we make
-ourselves is the highlighted snippet and the JSON-LD block, both escaped before markup goes in (present.py).
+ourselves is the highlighted snippet, the JSON-LD block (both escaped before markup goes in, present.py) and the
+volume chart (an SVG serialised by ElementTree, which escapes every label: charts.py).
+
+Entity names (canonical names from the enrichment stage) hold spaces, dots, "&" and "/": their routes take a path and
+links percent-encode everything but "/" (``_quoted``), like article ids and site names.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, pass_context
 
@@ -24,8 +28,9 @@ from ..errors import NotFoundError, QueryError, StoreError
 from ..feeds import ATOM_MEDIA_TYPE, AtomFeed, render_atom_feed
 from ..model import Article
 from ..related import more_like_this, related_articles, tokenize
-from ..store.base import ArticleCount, Store
+from ..store.base import ArticleCount, EntityCount, Store
 from . import present
+from .charts import volume_buckets, volume_chart_svg, volume_summary
 
 __all__ = ["router", "install_template_helpers", "PAGE_SIZE"]
 
@@ -37,6 +42,10 @@ PAGE_SIZE = 20
 FEED_SIZE = 50
 POPULAR_DAYS = 30
 RELATED_COUNT = 5
+ENTITY_LIST_SIZE = 24  # per group on /entities
+IN_THE_NEWS_COUNT = 10  # names in the home page's "In the news" box
+ARTICLE_ENTITIES_PER_GROUP = 5  # names per kind in an article's "In this article" box
+COOCCURRING_COUNT = 12
 _READ_METHODS = ["GET", "HEAD"]  # HEAD for link checkers and feed readers; only a GET counts as a read
 
 
@@ -68,6 +77,7 @@ def install_template_helpers(environment: Environment) -> None:
     environment.filters["excerpt"] = present.excerpt
     environment.filters["body_paragraphs"] = present.body_paragraphs
     environment.filters["highlight"] = present.highlight_snippet
+    environment.filters["entity_type"] = present.entity_type_label
     environment.globals["version"] = __version__
 
 
@@ -100,6 +110,25 @@ def _search_feed_url(request: Request, query: str) -> str:
     return _url(request, "search_feed") + "?" + urlencode({"q": query})
 
 
+def _entity_feed_url(request: Request, name: str) -> str:
+    return _url(request, "entity_feed", name=name)
+
+
+# The home page's box names people, organisations and places: nationalities ("American") and the like say little there.
+_NEWSWORTHY_GROUPS = {"people", "organisations", "places"}
+
+
+def _in_the_news(store: Store, limit: int) -> list[EntityCount]:
+    """The most-mentioned people, organisations and places (one row per name)."""
+    chosen: list[EntityCount] = []
+    names: set[str] = set()
+    for entity in store.top_entities(limit=limit * 4):
+        if present.entity_group_of(entity.type).key in _NEWSWORTHY_GROUPS and entity.name not in names:
+            names.add(entity.name)
+            chosen.append(entity)
+    return chosen[:limit]
+
+
 # -- pages -------------------------------------------------------------------------------------------------------
 @router.api_route("/", name="home", methods=_READ_METHODS, response_class=HTMLResponse)
 def home(request: Request, page: int = Query(1, ge=1, le=10_000)) -> HTMLResponse:
@@ -113,6 +142,7 @@ def home(request: Request, page: int = Query(1, ge=1, le=10_000)) -> HTMLRespons
             "page": page,
             "has_next": len(articles) > PAGE_SIZE,
             "popular": _popular(store, 8),
+            "in_the_news": _in_the_news(store, IN_THE_NEWS_COUNT),
             "stats": store.stats(),
             "feeds": [_feed_link("Latest articles", _url(request, "latest_feed"))],
         },
@@ -170,6 +200,9 @@ def article_page(request: Request, article_id: str) -> HTMLResponse:
             "more_like_this": more,
             "related": related,
             "popular": _popular(store, 5, leave_out=article.id),
+            "entity_groups": present.group_entities(
+                sorted(article.entities, key=lambda e: (-e.count, e.name)), ARTICLE_ENTITIES_PER_GROUP
+            ),
             "follow_query": follow_query,
             "feeds": feeds,
             "json_ld": present.json_ld_script_body(present.article_json_ld(article, permalink)),
@@ -213,6 +246,61 @@ def site_page(request: Request, site: str, page: int = Query(1, ge=1, le=10_000)
             "page": page,
             "has_next": len(articles) > PAGE_SIZE,
             "feeds": [_feed_link(f"Articles from {site}", _site_feed_url(request, site))],
+        },
+    )
+
+
+@router.api_route("/entities", name="entities_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def entities_page(request: Request) -> HTMLResponse:
+    """The most-mentioned names, by kind: people, organisations, places, then the rest."""
+    store = _store(request)
+    groups = []
+    for group in present.ENTITY_GROUPS:
+        # One query per type keeps each kind's list full even when another kind dominates the store.
+        rows = [row for entity_type in group.types for row in store.top_entities(limit=ENTITY_LIST_SIZE, type=entity_type)]
+        rows.sort(key=lambda row: (-row.articles, row.name))
+        groups += present.group_entities(rows, ENTITY_LIST_SIZE, groups=[group])
+    return _render(request, "entities.html", {"groups": groups})
+
+
+@router.api_route("/entities/{name:path}", name="entity_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def entity_page(request: Request, name: str, page: int = Query(1, ge=1, le=10_000)) -> Response:
+    if not name:  # "/entities/": the list
+        return RedirectResponse(str(request.app.url_path_for("entities_page")), status_code=308)
+    store = _store(request)
+    try:
+        types = store.entity(name)
+    except NotFoundError as exc:
+        return _render(
+            request, "error.html",
+            {"status": 404, "title": "Not found", "message": str(exc), "search_hint": name},
+            status_code=404,
+        )
+    volume = store.entity_volume(name)
+    articles = store.articles_mentioning(name, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    names_seen = {name}
+    cooccurring = []
+    for other in store.cooccurring_entities(name, limit=COOCCURRING_COUNT + 4):
+        if other.name not in names_seen:  # a name tagged with two types is listed once
+            names_seen.add(other.name)
+            cooccurring.append(other)
+    buckets = volume_buckets(volume)
+    return _render(
+        request,
+        "entity.html",
+        {
+            "name": name,
+            "types": types,
+            # Each article has one day in the volume, so the sum counts articles (the per-type counts may overlap).
+            "article_count": buckets.total,
+            "chart": volume_chart_svg(volume, title=f"Articles mentioning {name} over time"),
+            "chart_summary": volume_summary(buckets),
+            "articles": articles[:PAGE_SIZE],
+            "page": page,
+            "has_next": len(articles) > PAGE_SIZE,
+            "cooccurring": cooccurring[:COOCCURRING_COUNT],
+            "feed_url": _entity_feed_url(request, name),
+            "feeds": [_feed_link(f"Articles mentioning {name}", _entity_feed_url(request, name))],
         },
     )
 
@@ -279,6 +367,18 @@ def site_feed(request: Request, site: str) -> Response:
         raise NotFoundError(f"no articles from {site!r} in this store")
     self_url = _site_feed_url(request, site)
     feed = AtomFeed(self_url, f"newsloom: {site}", self_url, _url(request, "site_page", site=site))
+    return _atom_response(request, feed, articles)
+
+
+@router.api_route("/feeds/entities/{name:path}.atom", name="entity_feed", methods=_READ_METHODS)
+def entity_feed(request: Request, name: str) -> Response:
+    """The newest articles mentioning one entity (canonical name), newest first."""
+    articles = _store(request).articles_mentioning(name, limit=FEED_SIZE)
+    if not articles:
+        raise NotFoundError(f"no article mentions {name!r}")
+    self_url = _entity_feed_url(request, name)
+    feed = AtomFeed(self_url, f"newsloom: {name}", self_url, _url(request, "entity_page", name=name),
+                    subtitle=f"Articles mentioning {name}")
     return _atom_response(request, feed, articles)
 
 

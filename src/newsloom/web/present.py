@@ -1,4 +1,5 @@
-"""Presentation helpers shared by the pages and the API: dates, safe links, highlighted snippets, share URLs, JSON-LD.
+"""Presentation helpers shared by the pages and the API: dates, safe links, highlighted snippets, share URLs, JSON-LD,
+entity types in words and entities grouped by kind (people, organisations, places, other).
 
 The rule for page text: it is escaped before any markup of ours goes in. Search snippets arrive with matched terms
 between MATCH_START/MATCH_END control characters; we escape the whole snippet first and only then turn the markers into
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
@@ -34,6 +36,12 @@ __all__ = [
     "share_links",
     "json_ld_script_body",
     "article_json_ld",
+    "EntityGroup",
+    "ENTITY_GROUPS",
+    "ENTITY_TYPE_LABELS",
+    "entity_type_label",
+    "entity_group_of",
+    "group_entities",
 ]
 
 # How the reader explains where a publication date came from (see model.DATE_SOURCES).
@@ -172,3 +180,73 @@ def article_json_ld(article: Article, permalink: str) -> dict[str, Any]:
     if article.site:
         data["publisher"] = {"@type": "Organization", "name": article.site}
     return data
+
+
+# -- entities ------------------------------------------------------------------------------------------------------
+# spaCy's labels (the types the enrichment stage stores) in words a reader knows.
+ENTITY_TYPE_LABELS: dict[str, str] = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "country, city or state",
+    "LOC": "place",
+    "FAC": "building or site",
+    "NORP": "nationality or group",
+    "EVENT": "event",
+    "PRODUCT": "product",
+    "WORK_OF_ART": "work",
+    "LAW": "law or treaty",
+    "LANGUAGE": "language",
+}
+
+
+@dataclass(slots=True, frozen=True)
+class EntityGroup:
+    key: str  # used in class names and ids
+    heading: str
+    types: tuple[str, ...]
+
+
+ENTITY_GROUPS: tuple[EntityGroup, ...] = (
+    EntityGroup("people", "People", ("PERSON",)),
+    EntityGroup("organisations", "Organisations", ("ORG",)),
+    EntityGroup("places", "Places", ("GPE", "LOC", "FAC")),
+    EntityGroup("other", "Groups, events and more", ("NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE")),
+)
+_OTHER_GROUP = ENTITY_GROUPS[-1]
+
+
+def entity_type_label(entity_type: str) -> str:
+    """'person', 'organisation'...; an unknown label is shown as it is (lower case)."""
+    return ENTITY_TYPE_LABELS.get(entity_type, entity_type.replace("_", " ").lower())
+
+
+def entity_group_of(entity_type: str) -> EntityGroup:
+    """The group a type belongs to; types we do not know go to the last group ("other")."""
+    return next((group for group in ENTITY_GROUPS if entity_type in group.types), _OTHER_GROUP)
+
+
+class NamedEntity(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+EntityT = TypeVar("EntityT", bound=NamedEntity)
+
+
+def group_entities(
+    entities: Iterable[EntityT], per_group: int, groups: Sequence[EntityGroup] = ENTITY_GROUPS
+) -> list[tuple[EntityGroup, list[EntityT]]]:
+    """``entities`` (best first) into ``groups``, at most ``per_group`` each, each name once per group (a name
+    tagged both GPE and LOC is one place); groups left empty are left out."""
+    chosen: dict[str, list[EntityT]] = {group.key: [] for group in groups}
+    seen: set[tuple[str, str]] = set()
+    for entity in entities:
+        group = entity_group_of(entity.type)
+        if group.key not in chosen or (group.key, entity.name) in seen or len(chosen[group.key]) >= per_group:
+            continue
+        seen.add((group.key, entity.name))
+        chosen[group.key].append(entity)
+    return [(group, chosen[group.key]) for group in groups if chosen[group.key]]
