@@ -228,3 +228,37 @@ def test_entity_queries(store):
     assert [(e.name, e.articles) for e in store.cooccurring_entities("Benjamin Netanyahu")] == [
         ("Hamas", 2), ("Yoav Gallant", 1)]
     assert [(d.day, d.count) for d in store.entity_volume("Hamas")] == [("2024-03-25", 1), ("2024-03-26", 2)]
+
+
+def test_checkpoint_is_committed_with_its_batch(store):
+    assert store.get_checkpoint("warc:a.warc.gz") is None
+    store.upsert_articles([make_article(1)], checkpoint=("warc:a.warc.gz", "1234"))
+    assert store.get_checkpoint("warc:a.warc.gz") == "1234"
+    bad = make_article(2)
+    bad.teasers = [object()]  # the batch fails: its checkpoint must not move either
+    with pytest.raises(Exception):
+        store.upsert_articles([bad], checkpoint=("warc:a.warc.gz", "9999"))
+    assert store.get_checkpoint("warc:a.warc.gz") == "1234"
+    store.upsert_articles([], checkpoint=("warc:a.warc.gz", "5678"))  # a stretch of records with no article
+    assert store.get_checkpoint("warc:a.warc.gz") == "5678"
+
+
+def test_sources_registry_and_known_urls(store):
+    from newsloom.store.base import SourceRecord
+
+    checked = datetime(2024, 3, 25, 12, tzinfo=timezone.utc)
+    store.save_source(SourceRecord("https://news.example/feed.xml", "feed", title="News", every_seconds=600))
+    store.save_source(SourceRecord("https://other.example/sitemap.xml", "sitemap"))
+    source = store.get_source("https://news.example/feed.xml")
+    source.etag, source.last_checked, source.error_count = '"v1"', checked, 2
+    store.save_source(source)
+    again = store.get_source("https://news.example/feed.xml")
+    assert (again.etag, again.last_checked, again.error_count, again.every_seconds) == ('"v1"', checked, 2, 600)
+    assert [s.url for s in store.list_sources()] == ["https://news.example/feed.xml", "https://other.example/sitemap.xml"]
+    store.remove_source("https://other.example/sitemap.xml")
+    with pytest.raises(NotFoundError):
+        store.remove_source("https://other.example/sitemap.xml")
+    with pytest.raises(NotFoundError):
+        store.get_source("https://nowhere.example/")
+    store.upsert_articles([make_article(1), make_article(2)])
+    assert store.known_urls(["https://example.org/news/1", "https://example.org/news/7"]) == {"https://example.org/news/1"}

@@ -442,7 +442,18 @@ def _signature_batch(texts: Iterable[str], options: DedupOptions) -> tuple[list[
             normalized = b" ".join(words)
         joined.append(normalized)
         word_counts.append(len(words))
-    shingle_sets, number_sets = _shingle_and_number_sets(joined, word_counts, options.shingle_size)
+    shingle_sets: list[np.ndarray] = []
+    number_sets: list[np.ndarray] = []
+    start = 0
+    while start < len(joined):  # bounded buffers: the word hashing needs 16 bytes per byte of text
+        stop, size = start + 1, len(joined[start])
+        while stop < len(joined) and size + len(joined[stop]) <= _CHUNK_BYTES:
+            size += len(joined[stop]) + 1
+            stop += 1
+        shingles, numbers = _shingle_and_number_sets(joined[start:stop], word_counts[start:stop], options.shingle_size)
+        shingle_sets.extend(shingles)
+        number_sets.extend(numbers)
+        start = stop
     all_shingles = [_EMPTY] * len(fingerprints)
     all_numbers = [_EMPTY] * len(fingerprints)
     for position, i in enumerate(long_enough):
@@ -475,6 +486,7 @@ def shingle_hashes(text: str, options: DedupOptions | None = None) -> np.ndarray
 
 
 _BATCH = 1024
+_CHUNK_BYTES = 4 << 20
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:

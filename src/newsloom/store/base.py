@@ -13,7 +13,17 @@ from datetime import datetime
 
 from ..model import Article
 
-__all__ = ["Store", "UpsertResult", "SearchHit", "ArticleCount", "TermCount", "StoreStats", "EntityCount", "DayCount"]
+__all__ = [
+    "Store",
+    "UpsertResult",
+    "SearchHit",
+    "ArticleCount",
+    "TermCount",
+    "StoreStats",
+    "EntityCount",
+    "DayCount",
+    "SourceRecord",
+]
 
 
 @dataclass(slots=True)
@@ -64,6 +74,25 @@ class DayCount:
 
 
 @dataclass(slots=True)
+class SourceRecord:
+    """A source newsloom polls: a feed, a sitemap, or a site to discover them from, with its health and the
+    validators for conditional GET."""
+
+    url: str
+    kind: str  # "feed" | "sitemap" | "site"
+    title: str | None = None
+    every_seconds: int = 900
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    error_count: int = 0
+    next_due: datetime | None = None  # None: due now
+    articles: int = 0  # articles ingested from it so far
+
+
+@dataclass(slots=True)
 class StoreStats:
     articles: int
     canonical_articles: int
@@ -81,8 +110,34 @@ class Store(ABC):
         """Apply pending named migrations in order, each in its own transaction; returns the names applied."""
 
     @abstractmethod
-    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
-        """Insert or update articles keyed by ``Article.id``, all in one transaction."""
+    def upsert_articles(self, articles: Iterable[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
+        """Insert or update articles keyed by ``Article.id``, all in one transaction. ``checkpoint`` (key, value)
+        is saved in that same transaction, so a resumable reader (a WARC offset) never gets ahead of what was
+        committed."""
+
+    @abstractmethod
+    def get_checkpoint(self, key: str) -> str | None:
+        """The last value saved under ``key`` with a committed batch, or None."""
+
+    @abstractmethod
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        """Which of these canonical URLs are already stored (so a poll fetches only new articles)."""
+
+    @abstractmethod
+    def save_source(self, source: SourceRecord) -> None:
+        """Insert or replace a source by URL."""
+
+    @abstractmethod
+    def get_source(self, url: str) -> SourceRecord:
+        """The source, or ``NotFoundError``."""
+
+    @abstractmethod
+    def list_sources(self) -> list[SourceRecord]:
+        """All sources, by URL."""
+
+    @abstractmethod
+    def remove_source(self, url: str) -> None:
+        """Forget a source (its articles stay); ``NotFoundError`` when unknown."""
 
     @abstractmethod
     def get_article(self, article_id: str) -> Article:

@@ -16,8 +16,8 @@ from typing import Any
 from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import parse_query
-from .base import ArticleCount, DayCount, EntityCount, SearchHit, Store, StoreStats, UpsertResult
-from .rows import ARTICLE_COLUMNS, article_row, row_to_article
+from .base import ArticleCount, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso, row_to_article
 from .sqlite import MATCH_END, MATCH_START
 
 __all__ = ["PostgresStore", "POSTGRES_MIGRATIONS", "to_tsquery_text"]
@@ -83,6 +83,27 @@ POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    ("0002_sources_and_checkpoints", """
+        CREATE TABLE sources (
+            url TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            title TEXT,
+            every_seconds INTEGER NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_checked TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            next_due TEXT,
+            articles INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE checkpoints (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """),
 ]
 
 
@@ -179,9 +200,9 @@ class PostgresStore(Store):
         return [row["name"] for row in self._read("SELECT name FROM schema_migrations ORDER BY name")]
 
     # -- writes -----------------------------------------------------------------------------------------------
-    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
+    def upsert_articles(self, articles: Iterable[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
         batch = list({article.id: article for article in articles}.values())
-        if not batch:
+        if not batch and checkpoint is None:
             return UpsertResult()
         now = datetime.now(timezone.utc).isoformat()
         # Lock rows in id order so two workers upserting overlapping batches cannot deadlock.
@@ -220,6 +241,12 @@ class PostgresStore(Store):
                             "ON CONFLICT (article_id, name, type) DO UPDATE SET count = EXCLUDED.count",
                             [(article.id, e.name, e.type, e.count) for e in article.entities],
                         )
+            if checkpoint is not None:
+                db.execute(
+                    "INSERT INTO checkpoints (key, value, updated_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+                    (checkpoint[0], checkpoint[1], now),
+                )
             return result
 
         return self._write(apply)
@@ -313,6 +340,57 @@ class PostgresStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row["canonical"] for row in rows])}
         return [ArticleCount(articles[row["canonical"]], int(row["views"])) for row in rows if row["canonical"] in articles]
+
+    # -- sources and checkpoints ------------------------------------------------------------------------------
+    _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",
+                      "last_success", "last_error", "error_count", "next_due", "articles")
+
+    def get_checkpoint(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM checkpoints WHERE key = %s", (key,))
+        return rows[0]["value"] if rows else None
+
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        urls = list(urls)
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            rows = self._read(
+                f"SELECT canonical_url FROM articles WHERE canonical_url IN ({', '.join(['%s'] * len(chunk))})", chunk
+            )
+            found.update(row["canonical_url"] for row in rows)
+        return found
+
+    def save_source(self, source: SourceRecord) -> None:
+        values = [iso(v) if isinstance(v, datetime) else v for v in (getattr(source, f) for f in self._SOURCE_FIELDS)]
+        self._write(lambda db: db.execute(
+            f"INSERT INTO sources ({', '.join(self._SOURCE_FIELDS)}) VALUES ({', '.join(['%s'] * len(values))}) "
+            f"ON CONFLICT (url) DO UPDATE SET "
+            + ", ".join(f"{f} = excluded.{f}" for f in self._SOURCE_FIELDS if f != "url"),
+            values,
+        ))
+
+    def _source_from_row(self, row) -> SourceRecord:  # noqa: ANN001
+        values = {f: row[f] for f in self._SOURCE_FIELDS}
+        for key in ("last_checked", "last_success", "next_due"):
+            values[key] = parse_iso(values[key])
+        return SourceRecord(**values)
+
+    def get_source(self, url: str) -> SourceRecord:
+        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources WHERE url = %s", (url,))
+        if not rows:
+            raise NotFoundError(f"no source {url!r}")
+        return self._source_from_row(rows[0])
+
+    def list_sources(self) -> list[SourceRecord]:
+        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources ORDER BY url")
+        return [self._source_from_row(row) for row in rows]
+
+    def remove_source(self, url: str) -> None:
+        def delete(db) -> None:  # noqa: ANN001
+            if db.execute("DELETE FROM sources WHERE url = %s", (url,)).rowcount == 0:
+                raise NotFoundError(f"no source {url!r}")
+
+        self._write(delete)
 
     # -- entities ---------------------------------------------------------------------------------------------
     def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:

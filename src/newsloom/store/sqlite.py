@@ -16,8 +16,8 @@ from pathlib import Path
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import to_fts5_query
-from .base import ArticleCount, DayCount, EntityCount, SearchHit, Store, StoreStats, UpsertResult
-from .rows import ARTICLE_COLUMNS, article_row
+from .base import ArticleCount, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso
 from .rows import row_to_article as _row_to_article
 
 __all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
@@ -99,6 +99,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    ("0002_sources_and_checkpoints", """
+        CREATE TABLE sources (
+            url TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            title TEXT,
+            every_seconds INTEGER NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_checked TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            next_due TEXT,
+            articles INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE checkpoints (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """),
 ]
 
 
@@ -210,9 +231,9 @@ class SQLiteStore(Store):
         return [row[0] for row in self._read("SELECT name FROM schema_migrations ORDER BY name")]
 
     # -- writes -----------------------------------------------------------------------------------------------
-    def upsert_articles(self, articles: Iterable[Article]) -> UpsertResult:
+    def upsert_articles(self, articles: Iterable[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
         batch = list(articles)
-        if not batch:
+        if not batch and checkpoint is None:
             return UpsertResult()
         now = datetime.now(timezone.utc).isoformat()
 
@@ -242,6 +263,12 @@ class SQLiteStore(Store):
                 db.executemany(
                     "INSERT OR REPLACE INTO article_entities (article_id, name, type, count) VALUES (?, ?, ?, ?)",
                     [(article.id, e.name, e.type, e.count) for e in article.entities],
+                )
+            if checkpoint is not None:
+                db.execute(
+                    "INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    (checkpoint[0], checkpoint[1], now),
                 )
             return result
 
@@ -331,6 +358,57 @@ class SQLiteStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row[0] for row in rows])}
         return [ArticleCount(articles[row[0]], row[1]) for row in rows if row[0] in articles]
+
+    # -- sources and checkpoints ------------------------------------------------------------------------------
+    _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",
+                      "last_success", "last_error", "error_count", "next_due", "articles")
+
+    def get_checkpoint(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM checkpoints WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        urls = list(urls)
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            rows = self._read(
+                f"SELECT canonical_url FROM articles WHERE canonical_url IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def save_source(self, source: SourceRecord) -> None:
+        values = [iso(v) if isinstance(v, datetime) else v for v in (getattr(source, f) for f in self._SOURCE_FIELDS)]
+        self._write(lambda db: db.execute(
+            f"INSERT INTO sources ({', '.join(self._SOURCE_FIELDS)}) VALUES ({', '.join('?' * len(values))}) "
+            f"ON CONFLICT (url) DO UPDATE SET "
+            + ", ".join(f"{f} = excluded.{f}" for f in self._SOURCE_FIELDS if f != "url"),
+            values,
+        ))
+
+    def _source_from_row(self, row) -> SourceRecord:  # noqa: ANN001
+        values = dict(zip(self._SOURCE_FIELDS, row))
+        for key in ("last_checked", "last_success", "next_due"):
+            values[key] = parse_iso(values[key])
+        return SourceRecord(**values)
+
+    def get_source(self, url: str) -> SourceRecord:
+        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources WHERE url = ?", (url,))
+        if not rows:
+            raise NotFoundError(f"no source {url!r}")
+        return self._source_from_row(rows[0])
+
+    def list_sources(self) -> list[SourceRecord]:
+        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources ORDER BY url")
+        return [self._source_from_row(row) for row in rows]
+
+    def remove_source(self, url: str) -> None:
+        def delete(db) -> None:  # noqa: ANN001
+            if db.execute("DELETE FROM sources WHERE url = ?", (url,)).rowcount == 0:
+                raise NotFoundError(f"no source {url!r}")
+
+        self._write(delete)
 
     # -- entities ---------------------------------------------------------------------------------------------
     def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
