@@ -221,3 +221,40 @@ def test_home_and_search_pages(reader, page):
     assert page.locator("mark").first.inner_text().lower() == "rafah"
     _screenshot(page, "search.png")
     assert not page.problems, page.problems  # type: ignore[attr-defined]
+
+
+def test_entity_link_from_the_article_page_opens_the_entity_page(reader, page):
+    from newsloom.enrich.entities import entities_available
+
+    if not entities_available():
+        pytest.skip("spaCy or its English model is not installed, so the fixture has no entities (newsloom[nlp])")
+    page.goto(f"{reader.base_url}/articles/{reader.fixture_id}")
+    box = page.locator("section.in-this-article")
+    assert box.is_visible()
+    link = box.get_by_role("link", name="Benjamin Netanyahu", exact=True)
+    assert link.is_visible()
+    assert link.get_attribute("href") == "/entities/Benjamin%20Netanyahu"
+    link.click()
+    page.wait_for_url(f"{reader.base_url}/entities/Benjamin%20Netanyahu")
+    assert page.locator("h1").inner_text() == "Benjamin Netanyahu"
+    chart = page.locator("svg.volume-chart")
+    assert chart.is_visible() and chart.get_attribute("role") == "img"
+    assert chart.bounding_box()["width"] > 300 and page.locator("svg.volume-chart rect.chart-bar").count() >= 1
+    teaser_links = page.locator(".teasers .teaser-title a")
+    assert reader.fixture_title in teaser_links.all_inner_texts()
+    cooccurring = page.locator("section.cooccurring a.entity-link")
+    assert cooccurring.count() >= 3
+    names = cooccurring.all_inner_texts()
+    assert "Benjamin Netanyahu" not in names
+    assert page.locator("section.subscribe a.feed-link").get_attribute("href").endswith(
+        "/feeds/entities/Benjamin%20Netanyahu.atom")
+    _screenshot(page, "entity.png")
+    page.emulate_media(color_scheme="dark")
+    _screenshot(page, "entity-dark.png")
+    # A co-occurring name is a working link to its own entity page.
+    first = cooccurring.first
+    name = first.inner_text()
+    first.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == name and page.locator("svg.volume-chart").is_visible()
+    assert not page.problems, page.problems  # type: ignore[attr-defined]

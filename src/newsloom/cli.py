@@ -157,18 +157,20 @@ def _as_text(record: dict[str, Any]) -> str:
 @click.option("--entities/--no-entities", default=None, help="Named entities (default: when spaCy is installed).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes for enrichment (named entities are the slow part).")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="Articles per committed transaction (a crash loses at most the batch in flight).")
 @click.pass_context
 @_fail_cleanly
-def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, workers: int) -> None:
-    """Ingest HTML files and folders, flattened .txt pages, and JSONL/CSV articles into the store.
+def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, workers: int, batch_size: int) -> None:
+    """Ingest HTML files and folders, flattened .txt pages, JSONL/CSV articles and WARC/WET archives.
 
-    Re-ingesting the same input adds nothing.
+    Re-ingesting the same input adds nothing; an interrupted archive resumes after its last committed record.
     """
     store = open_store(ctx.obj["db"])
     try:
         with _progress("ingesting") as progress:
             stages = default_stages(entities=entities, n_process=workers)
-            report = ingest_paths(list(inputs), store, stages=stages, progress=progress)
+            report = ingest_paths(list(inputs), store, stages=stages, batch_size=batch_size, progress=progress)
     finally:
         store.close()
     for error in report.errors[:20]:

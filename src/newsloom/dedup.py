@@ -835,15 +835,19 @@ class DuplicateIndex:
                 continue
             group = self._group_of[candidate]
             if group is not None and group.canonical != candidate:
-                if self._verified_similarity(ordinal, group.canonical) is None:
+                if self._verified_similarity(ordinal, group.canonical, against_canonical=True) is None:
                     continue
             best = (candidate, contained, "near")
         return best
 
-    def _verified_similarity(self, ordinal: int, other: int) -> float | None:
-        """The containment of two documents' texts when they pass every test for copies (see DedupOptions)."""
+    def _verified_similarity(self, ordinal: int, other: int, against_canonical: bool = False) -> float | None:
+        """The containment of two documents' texts when they pass every test for copies (see DedupOptions).
+
+        Against a group's canonical only the drift tests apply (containment, shared length, figures): the
+        Jaccard floor and the date window concern the document matched, and a group may span more than either.
+        """
         options = self.options
-        if options.max_days_apart is not None:
+        if not against_canonical and options.max_days_apart is not None:
             mine_at, theirs_at = self._published[ordinal], self._published[other]
             if mine_at is not None and theirs_at is not None:
                 if abs((mine_at - theirs_at).total_seconds()) > options.max_days_apart * 86_400:
@@ -854,7 +858,7 @@ class DuplicateIndex:
             return None
         shared = _shared(small, large)
         contained, jaccard = shared / len(small), shared / (len(small) + len(large) - shared)
-        if contained < options.threshold or jaccard < options.min_jaccard:
+        if contained < options.threshold or (jaccard < options.min_jaccard and not against_canonical):
             return None
         if shared < options.min_shared and contained < options.short_threshold:
             return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import NewsloomError
 from .extract import extract
 from .model import Article, RawDocument
-from .sources.files import SourceError, iter_input_files, read_path
+from .sources.files import SourceError, is_archive, iter_input_files, read_path
 from .store.base import Store, UpsertResult
 
 __all__ = [
@@ -127,12 +127,47 @@ def ingest_articles(
     return result
 
 
-def _commit(batch: list[Article], store: Store, stages: list[Stage]) -> UpsertResult:
+def _commit(
+    batch: list[Article], store: Store, stages: list[Stage], checkpoint: tuple[str, str] | None = None
+) -> UpsertResult:
     # Within one batch the same page may appear twice (a file given twice); keep the last copy of each id.
     unique = list({article.id: article for article in batch}.values())
     for stage in stages:
-        unique = stage(unique, store)
-    return store.upsert_articles(unique)
+        unique = stage(unique, store) if unique else unique
+    return store.upsert_articles(unique, checkpoint=checkpoint)
+
+
+def _archive_key(path: Path) -> str:
+    return "archive:" + str(path.resolve())
+
+
+def _ingest_archive(
+    path: Path, store: Store, stages: list[Stage], batch_size: int, report: IngestReport
+) -> None:
+    """A WARC/WET file, resumable: each batch commits with the offset of its last record, and a rerun (after a
+    crash, or of a finished file) starts after the last committed record, so nothing is lost or read twice."""
+    from .sources.warc import iter_warc
+
+    key = _archive_key(path)
+    done = store.get_checkpoint(key)
+    batch: list[Article] = []
+    offset: int | None = None
+    try:
+        records = iter_warc(path, int(done), include_start=False) if done else iter_warc(path)
+        for offset, item in records:
+            extracted = _extract_item(item)
+            if isinstance(extracted, SourceError):
+                report.errors.append(extracted)
+            else:
+                report.read += 1
+                batch.append(extracted)
+            if len(batch) >= batch_size:
+                report.stored += _commit(batch, store, stages, (key, str(offset)))
+                batch = []
+    except NewsloomError as exc:
+        report.errors.append(SourceError(str(path), str(exc)))
+    if offset is not None:
+        report.stored += _commit(batch, store, stages, (key, str(offset)))
 
 
 def ingest_paths(
@@ -150,6 +185,14 @@ def ingest_paths(
     files = list(iter_input_files(paths))
     batch: list[Article] = []
     for done, path in enumerate(files, start=1):
+        if is_archive(path):
+            if batch:  # commit what came before, so the archive's checkpoints only cover its own records
+                report.stored += _commit(batch, store, stages)
+                batch = []
+            _ingest_archive(path, store, stages, batch_size, report)
+            if progress:
+                progress(done, len(files))
+            continue
         for item in read_path(path):
             extracted = _extract_item(item)
             if isinstance(extracted, SourceError):

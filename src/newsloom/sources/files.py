@@ -2,6 +2,7 @@
 
     page.html / .htm (gzipped too)   -> RawDocument (text/html)
     page.txt (gzipped too)           -> RawDocument (text/plain: a flattened page)
+    crawl.warc / .warc.gz / .wet.gz  -> RawDocuments: HTML responses and WET text records (warc.py)
     articles.jsonl / .csv (gz too)   -> Article records (already extracted: url, title, text, published_at, source)
 
 A folder is walked in sorted order, so two runs over the same folder see the same order. Every item carries the
@@ -36,13 +37,16 @@ __all__ = [
     "HTML_SUFFIXES",
     "TEXT_SUFFIXES",
     "RECORD_SUFFIXES",
+    "ARCHIVE_SUFFIXES",
+    "is_archive",
 ]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 TEXT_SUFFIXES = (".txt",)
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv")
-_ALL_SUFFIXES = HTML_SUFFIXES + TEXT_SUFFIXES + RECORD_SUFFIXES
+ARCHIVE_SUFFIXES = (".warc", ".wet", ".arc")  # read by warc.py; gzipped or not
+_ALL_SUFFIXES = HTML_SUFFIXES + TEXT_SUFFIXES + RECORD_SUFFIXES + ARCHIVE_SUFFIXES
 
 
 @dataclass(slots=True)
@@ -61,6 +65,11 @@ def _base_suffix(path: Path) -> str:
     if name.endswith(".gz"):
         name = name[:-3]
     return os.path.splitext(name)[1]
+
+
+def is_archive(path: Path) -> bool:
+    """A WARC/WET/ARC web archive (gzipped or not)."""
+    return _base_suffix(path) in ARCHIVE_SUFFIXES
 
 
 def iter_input_files(paths: list[str | Path]) -> Iterator[Path]:
@@ -183,6 +192,10 @@ def read_path(path: Path) -> Iterator[SourceItem]:
             raise InputError(f"{path}: no such file or folder")
         if suffix in RECORD_SUFFIXES:
             yield from _read_records(path)
+        elif suffix in ARCHIVE_SUFFIXES:
+            from .warc import warc_items  # warc.py builds on this module
+
+            yield from warc_items(path)
         elif suffix in HTML_SUFFIXES:
             yield RawDocument(_read_bytes(path), "text/html", source=str(path))
         elif suffix in TEXT_SUFFIXES:

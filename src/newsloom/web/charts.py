@@ -32,7 +32,7 @@ _UNIT_WORDS: dict[str, str] = {"day": "day", "week": "week", "month": "month", "
 
 # Drawing area, in viewBox units (the SVG scales to the width of its container).
 _WIDTH, _HEIGHT = 640, 170
-_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 10, 16, 26
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 10, 16, 26
 _MAX_BAR_WIDTH = 40.0
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
