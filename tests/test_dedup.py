@@ -192,6 +192,10 @@ def test_articles_are_accepted_and_headline_counts() -> None:
     copy = Article(id="a2", title="Fire hits Palin church", paragraphs=body + ["Advertisement"], published_at=DAY)
     other = Article(id="a3", title="Tara Reid in rehab", paragraphs=DOCS["1_2ecb"]["text"].split("\n"))
     assert find_duplicates([original, copy, other]) == {"a1": None, "a2": "a1", "a3": None}
+    index = DuplicateIndex()
+    assert index.add_article(original) is None
+    match = index.add_article(copy)
+    assert match is not None and match.duplicate_of == "a1"
 
 
 def test_repeated_id_is_not_added_twice() -> None:

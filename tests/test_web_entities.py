@@ -139,6 +139,8 @@ def test_chart_buckets_by_week_month_or_year_when_the_span_is_long(span_days, gr
     svg = ET.fromstring(str(volume_chart_svg(points, title="t")))
     assert len(_bars(svg)) == len(volume.buckets)
     assert f"per-{granularity}" in svg.get("class")
+    if granularity == "week":  # weeks are named by their Monday, and said to be weeks
+        assert svg.findtext(f"{SVG}desc").startswith("3 articles from the week of 1 Mar 2021 to the week of ")
 
 
 def test_chart_handles_no_point_one_point_and_thousands():
@@ -163,12 +165,14 @@ def test_chart_handles_no_point_one_point_and_thousands():
 
 def test_chart_escapes_its_text_and_ignores_malformed_points():
     title = 'Mentions of </title></svg><script>alert(1)</script> & "co"\x01'
-    points = [DayCount("not a day", 3), DayCount("2024-02-30", 1), DayCount("2024-03-01", -4), DayCount("2024-03-02", 2)]
+    points = [DayCount("not a day", 3), DayCount("2024-02-30", 1), DayCount("2024-03-01", -4),
+              DayCount("2024-03-02", 2)]
     markup = str(volume_chart_svg(points, title=title))
     assert "<script>" not in markup and "\x01" not in markup
     svg = ET.fromstring(markup)
     assert svg.findtext(f"{SVG}title") == title.replace("\x01", "")
-    assert [bar.findtext(f"{SVG}title") for bar in _bars(svg)] == ["1 March 2024: 0 articles", "2 March 2024: 2 articles"]
+    bar_titles = [bar.findtext(f"{SVG}title") for bar in _bars(svg)]
+    assert bar_titles == ["1 March 2024: 0 articles", "2 March 2024: 2 articles"]
 
 
 # -- pages ---------------------------------------------------------------------------------------------------------
@@ -244,7 +248,8 @@ def test_entities_list_groups_names_by_kind(client):
     html = client.get("/entities").text
     headings = re.findall(r'<h2 id="[a-z]+-heading">([^<]+)</h2>', html)
     assert headings == ["People", "Organisations", "Places", "Groups, events and more"]
-    people, organisations, places = (_section(html, f"entity-group {key}") for key in ("people", "organisations", "places"))
+    people, organisations, places = (_section(html, f"entity-group {key}")
+                                     for key in ("people", "organisations", "places"))
     assert '<a class="entity-link" href="/entities/Benjamin%20Netanyahu">Benjamin Netanyahu</a>' in people
     assert "8 articles" in people
     assert "Hamas" in organisations and _entity_href(ODD_NAME) in organisations

@@ -140,6 +140,22 @@ def analyze(inputs: tuple[Path, ...], output_format: str, entities: bool | None)
         sys.exit(2)
 
 
+@main.command()
+@click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--out", "output_path", required=True, type=click.Path(path_type=Path, allow_dash=True),
+              help="Where to write {id, duplicate_of} lines ('-' for stdout).")
+@_fail_cleanly
+def dedup(input_path: Path, output_path: Path) -> None:
+    """Find exact and near-duplicate articles in a JSONL file of {id, url?, title?, text, published_at?}.
+
+    Writes {id, duplicate_of} per input line, in order; duplicate_of is null for the earliest copy of each group.
+    """
+    from .dedup import dedup_jsonl
+
+    summary = dedup_jsonl(input_path, output_path)
+    stderr.print(f"{summary.articles} articles, {summary.duplicates} duplicates")
+
+
 def _as_text(record: dict[str, Any]) -> str:
     lines = [f"# {record['title']}", ""]
     for key in ("source", "url", "author", "published_at", "published_at_source", "language"):
@@ -232,6 +248,208 @@ def stats(ctx: click.Context) -> None:
     click.echo(f"with a date:        {result.with_date}")
     click.echo(f"page views:         {result.page_views}")
     click.echo("languages:          " + ", ".join(f"{k} {v}" for k, v in result.languages.items()))
+
+
+# ---- sources and watch (newsloom.watch): the always-on commands
+
+
+def _fetcher_for(allow_private_networks: bool, user_agent: str | None, delay: float | None) -> Any:
+    """A Fetcher with the SSRF guard on unless the user opted out, and the user's agent and per-host delay."""
+    from .sources.fetch import Fetcher, FetchOptions
+
+    options = FetchOptions(allow_private_networks=allow_private_networks)
+    if user_agent:
+        options.user_agent = user_agent
+    if delay is not None:
+        options.per_host_delay = delay
+    return Fetcher(options)
+
+
+def _fetch_options(command: F) -> F:
+    """The fetching options shared by `sources add` and `watch`."""
+    options = [
+        click.option("--allow-private-networks", is_flag=True, envvar="NEWSLOOM_ALLOW_PRIVATE_NETWORKS",
+                     help="Let the fetcher reach loopback, private and link-local addresses (intranets, tests). "
+                          "Also NEWSLOOM_ALLOW_PRIVATE_NETWORKS=1. Off by default: the SSRF guard refuses them."),
+        click.option("--user-agent", default=None, help="User agent sent with every request (and matched in robots.txt)."),
+        click.option("--delay", type=click.FloatRange(0, 3600), default=None,
+                     help="Seconds between two requests to one host (default 1; a robots.txt Crawl-delay can raise it)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _blocked_hint(exc: NewsloomError) -> None:
+    from .errors import BlockedAddressError
+
+    if isinstance(exc, BlockedAddressError):
+        stderr.print("[yellow]hint:[/] private, loopback and link-local addresses are refused; pass "
+                     "--allow-private-networks (or NEWSLOOM_ALLOW_PRIVATE_NETWORKS=1) to allow them", highlight=False)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "-"
+
+
+@main.group()
+def sources() -> None:
+    """The feeds, sitemaps and sites `newsloom watch` polls."""
+
+
+@sources.command("add")
+@click.argument("url_or_file")
+@click.option("--every", default="15m", show_default=True, help="How often to poll: 90s, 15m, 1h30m, 1d.")
+@click.option("--kind", type=click.Choice(["auto", "feed", "sitemap", "site"]), default="auto", show_default=True,
+              help="auto fetches the URL once to tell a feed, a sitemap and a site (whose feeds are discovered) apart.")
+@_fetch_options
+@click.pass_context
+@_fail_cleanly
+def sources_add(ctx: click.Context, url_or_file: str, every: str, kind: str, allow_private_networks: bool,
+                user_agent: str | None, delay: float | None) -> None:
+    """Register a feed or sitemap URL, a site URL (its feeds and sitemaps are discovered), or an OPML file."""
+    from .watch import add_source, format_interval
+
+    store = open_store(ctx.obj["db"])
+    fetcher = _fetcher_for(allow_private_networks, user_agent, delay)
+    try:
+        result = add_source(store, url_or_file, every, fetcher, kind=kind)
+    except NewsloomError as exc:
+        _blocked_hint(exc)
+        raise
+    finally:
+        fetcher.close()
+        store.close()
+    for record in result.added:
+        click.echo(f"added {record.kind} {record.url} (every {format_interval(record.every_seconds)})")
+    for record in result.existing:
+        click.echo(f"already registered: {record.kind} {record.url} (now every {format_interval(record.every_seconds)})")
+    for url, message in result.discovery_errors:
+        stderr.print(f"[yellow]note:[/] {escape(url)}: {escape(message)}", highlight=False)
+
+
+@sources.command("list")
+@click.option("--format", "output_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.pass_context
+@_fail_cleanly
+def sources_list(ctx: click.Context, output_format: str) -> None:
+    """Every source with its health: last success, last error, consecutive errors, articles, next poll."""
+    import dataclasses
+
+    from .watch import format_interval
+
+    store = open_store(ctx.obj["db"])
+    try:
+        records = store.list_sources()
+    finally:
+        store.close()
+    for record in records:
+        if output_format == "jsonl":
+            data = dataclasses.asdict(record)
+            click.echo(json.dumps(data, ensure_ascii=False, default=lambda v: v.isoformat()))
+            continue
+        health = "ok" if record.error_count == 0 else f"{record.error_count} errors"
+        click.echo(f"{record.url}  [{record.kind}, every {format_interval(record.every_seconds)}, {health}]")
+        if record.title:
+            click.echo(f"  title:        {record.title}")
+        click.echo(f"  last success: {_when(record.last_success)}    articles: {record.articles}")
+        click.echo(f"  next due:     {_when(record.next_due) if record.next_due else 'now'}")
+        if record.last_error:
+            click.echo(f"  last error:   {record.last_error}")
+    if not records and output_format == "text":
+        stderr.print("no sources: add one with `newsloom sources add URL`")
+
+
+@sources.command("remove")
+@click.argument("url")
+@click.pass_context
+@_fail_cleanly
+def sources_remove(ctx: click.Context, url: str) -> None:
+    """Stop polling a source (the articles it brought stay)."""
+    store = open_store(ctx.obj["db"])
+    try:
+        store.remove_source(url)
+    finally:
+        store.close()
+    click.echo(f"removed {url}")
+
+
+@sources.command("export")
+@click.pass_context
+@_fail_cleanly
+def sources_export(ctx: click.Context) -> None:
+    """The registered feeds as OPML, on stdout (sitemaps are not feeds and are left out)."""
+    from .watch import export_opml
+
+    store = open_store(ctx.obj["db"])
+    try:
+        click.echo(export_opml(store), nl=False)
+        skipped = sum(1 for s in store.list_sources() if s.kind != "feed")
+    finally:
+        store.close()
+    if skipped:
+        stderr.print(f"note: {skipped} sitemap/site sources are not feeds and were left out")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Poll the sources that are due once, then exit.")
+@click.option("--max-new", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help="New articles fetched per source per poll; the rest wait for the next poll.")
+@_fetch_options
+@click.pass_context
+@_fail_cleanly
+def watch(ctx: click.Context, once: bool, max_new: int, allow_private_networks: bool, user_agent: str | None,
+          delay: float | None) -> None:
+    """Poll the registered sources on their schedules and ingest their new articles, until stopped.
+
+    SIGTERM or Ctrl-C stops after the page being fetched (a second one stops at once).
+    """
+    import signal
+    import threading
+    from datetime import datetime, timezone
+
+    from .watch import watch as watch_sources
+
+    def log(message: str) -> None:
+        stderr.print(f"{datetime.now(timezone.utc):%H:%M:%S} {escape(message)}", highlight=False, soft_wrap=True)
+
+    store = open_store(ctx.obj["db"])
+    fetcher = _fetcher_for(allow_private_networks, user_agent, delay)
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = watch_sources(store, fetcher, stop, once=once, log=log, max_new_articles=max_new)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            outcome["error"] = exc
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise SystemExit(128 + signum)  # asked twice: leave now (the worker thread is a daemon)
+        log(f"{signal.Signals(signum).name}: stopping after the current page (again to stop at once)")
+        stop.set()
+
+    # The loop runs in a worker thread so the main thread only waits: a signal handler that sets the event while
+    # the same thread holds the event's lock could deadlock.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    worker = threading.Thread(target=run, name="newsloom-watch", daemon=True)
+    try:
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.5)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if not worker.is_alive():
+            fetcher.close()
+            store.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    report = outcome["report"]
+    click.echo(f"{report.cycles} cycles, {report.polls} polls ({report.failed_polls} failed): "
+               f"{report.stored.inserted} new articles, {report.stored.updated} updated, "
+               f"{report.article_failures} pages failed")
 
 
 @main.command()

@@ -55,6 +55,7 @@ __all__ = [
     "DuplicateIndex",
     "DedupSummary",
     "signature_of",
+    "dedup_text",
     "signatures_of",
     "exact_fingerprint",
     "normalized_words",
@@ -683,6 +684,10 @@ class DuplicateIndex:
         signatures, minhashes = _signature_batch([text], self.options)
         return self._add_batch([doc_id], signatures, [published_at], minhashes)[0]
 
+    def add_article(self, article: Article) -> DuplicateMatch | None:
+        """``add`` for an Article: its headline and body are compared, its publication date decides canonicals."""
+        return self.add(*_item_parts(article))
+
     def add_many(self, items: Iterable[tuple[str, str, datetime | None]]) -> list[DuplicateMatch | None]:
         """``add`` over (doc_id, text, published_at) items in order, hashed and matched in vectorised batches."""
         results: list[DuplicateMatch | None] = []
@@ -962,14 +967,14 @@ def _check_id(doc_id: object) -> None:
 # ---------------------------------------------------------------------------------------------------- batch API
 
 
-def _dedup_text(title: str | None, text: str) -> str:
+def dedup_text(title: str | None, text: str) -> str:
     """The text compared for duplicates: headline and body (a headline is part of what a copy shares)."""
     return f"{title}\n\n{text}" if title else text
 
 
 def _item_parts(item: Article | tuple) -> tuple[str, str, datetime | None]:
     if isinstance(item, Article):
-        return item.id, _dedup_text(item.title, item.text), item.published_at
+        return item.id, dedup_text(item.title, item.text), item.published_at
     try:
         doc_id, text, *rest = item
     except (TypeError, ValueError):
@@ -1045,7 +1050,7 @@ def _parse_line(raw: bytes, line_number: int) -> tuple[str, str, datetime | None
         raise InputError(f"line {line_number}: 'text' must be a string")
     if title is not None and not isinstance(title, str):
         raise InputError(f"line {line_number}: 'title' must be a string or null")
-    return doc_id, _dedup_text(title, text), _parse_date(record.get("published_at"), line_number)
+    return doc_id, dedup_text(title, text), _parse_date(record.get("published_at"), line_number)
 
 
 def _open_binary(path: str | Path, mode: str) -> IO[bytes]:

@@ -15,6 +15,7 @@ from .errors import NewsloomError
 from .extract import extract
 from .model import Article, RawDocument
 from .sources.files import SourceError, is_archive, iter_input_files, read_path
+from .stages import Batch, EnrichStage, Stage, default_stages
 from .store.base import Store, UpsertResult
 
 __all__ = [
@@ -24,13 +25,10 @@ __all__ = [
     "extract_paths",
     "analyze_paths",
     "Stage",
-    "EnrichStage",
     "default_stages",
     "ProgressCallback",
 ]
 
-# A stage takes a batch of articles (in order) and returns it, filled in; stages may consult the store.
-Stage = Callable[[list[Article], Store], list[Article]]
 # Called with (units done, units in total) as the pipeline goes; a unit is one input file.
 ProgressCallback = Callable[[int, int], None]
 
@@ -44,28 +42,6 @@ class IngestReport:
     @property
     def inserted(self) -> int:
         return self.stored.inserted
-
-
-class EnrichStage:
-    """Language, entities, keyphrases and summary. One instance per run, so a bare surname ("Netanyahu") resolves
-    against the full names seen in every batch of the run, not only its own."""
-
-    def __init__(self, entities: bool | None = None, n_process: int = 1) -> None:
-        from .enrich import SurnameResolver
-
-        self.entities = entities
-        self.n_process = n_process
-        self.resolver = SurnameResolver()
-
-    def __call__(self, batch: list[Article], store: Store | None = None) -> list[Article]:
-        from .enrich import enrich
-
-        return enrich(batch, self.entities, resolver=self.resolver, n_process=self.n_process)
-
-
-def default_stages(*, entities: bool | None = None, n_process: int = 1) -> list[Stage]:
-    """The stages every ingest runs after extraction, in order."""
-    return [EnrichStage(entities=entities, n_process=n_process)]
 
 
 def _extract_item(item: RawDocument | Article | SourceError) -> Article | SourceError:
@@ -96,17 +72,21 @@ def analyze_paths(
 ) -> Iterator[Article | SourceError]:
     """Extract and enrich every input under ``paths`` without a store: the ``newsloom analyze`` command."""
     stage = EnrichStage(entities=entities)
-    batch: list[Article] = []
+    pending: list[Article] = []
     for item in extract_paths(paths, progress):
         if isinstance(item, SourceError):
             yield item
             continue
-        batch.append(item)
-        if len(batch) >= batch_size:
-            yield from stage(batch)
-            batch = []
-    if batch:
-        yield from stage(batch)
+        pending.append(item)
+        if len(pending) >= batch_size:
+            batch = Batch(pending)
+            stage(batch)
+            yield from batch.articles
+            pending = []
+    if pending:
+        batch = Batch(pending)
+        stage(batch)
+        yield from batch.articles
 
 
 def ingest_articles(
@@ -131,10 +111,11 @@ def _commit(
     batch: list[Article], store: Store, stages: list[Stage], checkpoint: tuple[str, str] | None = None
 ) -> UpsertResult:
     # Within one batch the same page may appear twice (a file given twice); keep the last copy of each id.
-    unique = list({article.id: article for article in batch}.values())
-    for stage in stages:
-        unique = stage(unique, store) if unique else unique
-    return store.upsert_articles(unique, checkpoint=checkpoint)
+    work = Batch(list({article.id: article for article in batch}.values()))
+    if work.articles:
+        for stage in stages:
+            stage(work, store)
+    return store.upsert_articles(work.articles, checkpoint=checkpoint, extras=work.extras)
 
 
 def _archive_key(path: Path) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "EntityCount",
     "DayCount",
     "SourceRecord",
+    "BatchExtras",
 ]
 
 
@@ -74,6 +75,18 @@ class DayCount:
 
 
 @dataclass(slots=True)
+class BatchExtras:
+    """What the later stages add to a batch's transaction besides the articles, so it commits or fails with them."""
+
+    # key -> value: resumable readers' positions, stage state
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    # (article id, duplicate signature bytes, published_at) of articles new to the duplicate index
+    signatures: list[tuple[str, bytes, datetime | None]] = field(default_factory=list)
+    # stored article id -> its new duplicate_of, when an older copy arrived and became the group's canonical
+    repointed: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class SourceRecord:
     """A source newsloom polls: a feed, a sitemap, or a site to discover them from, with its health and the
     validators for conditional GET."""
@@ -110,10 +123,24 @@ class Store(ABC):
         """Apply pending named migrations in order, each in its own transaction; returns the names applied."""
 
     @abstractmethod
-    def upsert_articles(self, articles: Iterable[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
+    def upsert_articles(
+        self,
+        articles: Iterable[Article],
+        checkpoint: tuple[str, str] | None = None,
+        extras: BatchExtras | None = None,
+    ) -> UpsertResult:
         """Insert or update articles keyed by ``Article.id``, all in one transaction. ``checkpoint`` (key, value)
-        is saved in that same transaction, so a resumable reader (a WARC offset) never gets ahead of what was
-        committed."""
+        and ``extras`` are saved in that same transaction, so a resumable reader (a WARC offset) or a stage's
+        state never gets ahead of what was committed."""
+
+    @abstractmethod
+    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+        """(article id, signature, published_at, duplicate_of) of every indexed article, in the order indexed:
+        what ``DuplicateIndex.load`` rebuilds the index from."""
+
+    @abstractmethod
+    def copies_of(self, article_id: str) -> list[Article]:
+        """The stored duplicates of a canonical article ("also published by"), earliest first."""
 
     @abstractmethod
     def get_checkpoint(self, key: str) -> str | None:

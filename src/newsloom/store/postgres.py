@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import parse_query
-from .base import ArticleCount, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .base import ArticleCount, BatchExtras, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
 from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso, row_to_article
 from .sqlite import MATCH_END, MATCH_START
 
@@ -104,6 +104,17 @@ POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
             updated_at TEXT NOT NULL
         );
         """),
+    (
+        "0003_dedup_signatures",
+        """
+        CREATE TABLE dedup_signatures (
+            position BIGSERIAL PRIMARY KEY,
+            article_id TEXT NOT NULL UNIQUE,
+            signature BYTEA NOT NULL,
+            published_at TEXT
+        );
+        """,
+    ),
 ]
 
 
@@ -200,9 +211,18 @@ class PostgresStore(Store):
         return [row["name"] for row in self._read("SELECT name FROM schema_migrations ORDER BY name")]
 
     # -- writes -----------------------------------------------------------------------------------------------
-    def upsert_articles(self, articles: Iterable[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
+    def upsert_articles(
+        self,
+        articles: Iterable[Article],
+        checkpoint: tuple[str, str] | None = None,
+        extras: BatchExtras | None = None,
+    ) -> UpsertResult:
+        extras = extras or BatchExtras()
+        checkpoints = dict(extras.checkpoints)
+        if checkpoint is not None:
+            checkpoints[checkpoint[0]] = checkpoint[1]
         batch = list({article.id: article for article in articles}.values())
-        if not batch and checkpoint is None:
+        if not batch and not checkpoints and not extras.signatures and not extras.repointed:
             return UpsertResult()
         now = datetime.now(timezone.utc).isoformat()
         # Lock rows in id order so two workers upserting overlapping batches cannot deadlock.
@@ -241,12 +261,20 @@ class PostgresStore(Store):
                             "ON CONFLICT (article_id, name, type) DO UPDATE SET count = EXCLUDED.count",
                             [(article.id, e.name, e.type, e.count) for e in article.entities],
                         )
-            if checkpoint is not None:
+            for key, value in checkpoints.items():
                 db.execute(
                     "INSERT INTO checkpoints (key, value, updated_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
-                    (checkpoint[0], checkpoint[1], now),
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    (key, value, now),
                 )
+            for article_id, signature, published_at in extras.signatures:
+                db.execute(
+                    "INSERT INTO dedup_signatures (article_id, signature, published_at) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (article_id) DO NOTHING",
+                    (article_id, signature, iso(published_at)),
+                )
+            for article_id, duplicate_of in extras.repointed.items():
+                db.execute("UPDATE articles SET duplicate_of = %s WHERE id = %s", (duplicate_of, article_id))
             return result
 
         return self._write(apply)
@@ -340,6 +368,20 @@ class PostgresStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row["canonical"] for row in rows])}
         return [ArticleCount(articles[row["canonical"]], int(row["views"])) for row in rows if row["canonical"] in articles]
+
+    # -- duplicates -------------------------------------------------------------------------------------------
+    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+        rows = self._read(
+            "SELECT s.article_id, s.signature, s.published_at, a.duplicate_of FROM dedup_signatures s "
+            "JOIN articles a ON a.id = s.article_id ORDER BY s.position"
+        )
+        return [(r["article_id"], bytes(r["signature"]), parse_iso(r["published_at"]), r["duplicate_of"]) for r in rows]
+
+    def copies_of(self, article_id: str) -> list[Article]:
+        rows = self._read(
+            f"SELECT {self._COLUMNS} FROM articles WHERE duplicate_of = %s ORDER BY sort_time, rowid", (article_id,)
+        )
+        return [row_to_article(row) for row in rows]
 
     # -- sources and checkpoints ------------------------------------------------------------------------------
     _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",

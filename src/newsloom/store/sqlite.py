@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import to_fts5_query
-from .base import ArticleCount, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .base import ArticleCount, BatchExtras, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
 from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso
 from .rows import row_to_article as _row_to_article
 
@@ -120,6 +120,17 @@ MIGRATIONS: list[tuple[str, str]] = [
             updated_at TEXT NOT NULL
         );
         """),
+    (
+        "0003_dedup_signatures",
+        """
+        CREATE TABLE dedup_signatures (
+            position INTEGER PRIMARY KEY,
+            article_id TEXT NOT NULL UNIQUE,
+            signature BLOB NOT NULL,
+            published_at TEXT
+        );
+        """,
+    ),
 ]
 
 
@@ -231,9 +242,18 @@ class SQLiteStore(Store):
         return [row[0] for row in self._read("SELECT name FROM schema_migrations ORDER BY name")]
 
     # -- writes -----------------------------------------------------------------------------------------------
-    def upsert_articles(self, articles: Iterable[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
+    def upsert_articles(
+        self,
+        articles: Iterable[Article],
+        checkpoint: tuple[str, str] | None = None,
+        extras: BatchExtras | None = None,
+    ) -> UpsertResult:
+        extras = extras or BatchExtras()
+        checkpoints = dict(extras.checkpoints)
+        if checkpoint is not None:
+            checkpoints[checkpoint[0]] = checkpoint[1]
         batch = list(articles)
-        if not batch and checkpoint is None:
+        if not batch and not checkpoints and not extras.signatures and not extras.repointed:
             return UpsertResult()
         now = datetime.now(timezone.utc).isoformat()
 
@@ -264,12 +284,20 @@ class SQLiteStore(Store):
                     "INSERT OR REPLACE INTO article_entities (article_id, name, type, count) VALUES (?, ?, ?, ?)",
                     [(article.id, e.name, e.type, e.count) for e in article.entities],
                 )
-            if checkpoint is not None:
+            for key, value in checkpoints.items():
                 db.execute(
                     "INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    (checkpoint[0], checkpoint[1], now),
+                    (key, value, now),
                 )
+            for article_id, signature, published_at in extras.signatures:
+                db.execute(
+                    "INSERT INTO dedup_signatures (article_id, signature, published_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (article_id) DO NOTHING",
+                    (article_id, signature, iso(published_at)),
+                )
+            for article_id, duplicate_of in extras.repointed.items():
+                db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", (duplicate_of, article_id))
             return result
 
         return self._write(apply)  # type: ignore[return-value]
@@ -358,6 +386,20 @@ class SQLiteStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row[0] for row in rows])}
         return [ArticleCount(articles[row[0]], row[1]) for row in rows if row[0] in articles]
+
+    # -- duplicates -------------------------------------------------------------------------------------------
+    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+        rows = self._read(
+            "SELECT s.article_id, s.signature, s.published_at, a.duplicate_of FROM dedup_signatures s "
+            "JOIN articles a ON a.id = s.article_id ORDER BY s.position"
+        )
+        return [(r[0], bytes(r[1]), parse_iso(r[2]), r[3]) for r in rows]
+
+    def copies_of(self, article_id: str) -> list[Article]:
+        rows = self._read(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE duplicate_of = ? ORDER BY sort_time, rowid", (article_id,)
+        )
+        return [_row_to_article(row) for row in rows]
 
     # -- sources and checkpoints ------------------------------------------------------------------------------
     _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",

@@ -1,6 +1,7 @@
 """The JSON API under /api/: thin wrappers over the store and related.py, documented in /openapi.json.
 
-Articles are ``Article.to_dict()``; entities are addressed by canonical name (percent-encoded; "/" may stay). Errors (404, 422 validation, 400 bad query) all have the shape of ``ErrorOut``;
+Articles are ``Article.to_dict()``; entities are addressed by canonical name (percent-encoded; "/" may stay).
+Errors (404, 422 validation, 400 bad query) all have the shape of ``ErrorOut``;
 the handlers that produce it live in app.py so that pages and API share one error path.
 """
 
@@ -236,12 +237,13 @@ def get_entity(
     store = _store(request)
     types = store.entity(name)
     volume = store.entity_volume(name)
+    together = store.cooccurring_entities(name, limit=cooccurring) if cooccurring else []
     return EntityDetailOut(
         name=name,
         types=[EntityTypeOut(type=t.type, label=entity_type_label(t.type), articles=t.articles) for t in types],
         # Each article falls on one day, so the volume adds up to the articles (per-type counts may overlap).
         articles=sum(day.count for day in volume),
         volume=[DayCountOut(day=day.day, count=day.count) for day in volume],
-        cooccurring=[_entity_out(e) for e in store.cooccurring_entities(name, limit=cooccurring)] if cooccurring else [],
+        cooccurring=[_entity_out(e) for e in together],
         latest=[a.to_dict() for a in store.articles_mentioning(name, limit=limit)] if limit else [],
     )

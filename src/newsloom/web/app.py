@@ -33,7 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..errors import InputError, MissingExtraError, NewsloomError, NotFoundError, QueryError
 from ..store.base import Store
-from . import api, pages
+from . import api, pages, writes
+from .security import AccessSettings, install_access_control
 
 __all__ = ["create_app", "SECURITY_HEADERS", "error_payload"]
 
@@ -114,9 +115,13 @@ def _wants_json(request: Request) -> bool:
 
 _STATUS_TITLES = {
     400: "Bad request",
+    401: "Token needed",
+    403: "Not allowed",
     404: "Not found",
     405: "Method not allowed",
+    413: "Request too large",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Something went wrong",
     501: "Not available",
 }
@@ -181,8 +186,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 # -- the application -----------------------------------------------------------------------------------------------
-def create_app(store: Store) -> FastAPI:
-    """The reader, feeds and JSON API over ``store``. The caller owns the store (and closes it after serving)."""
+def create_app(store: Store, api_token: str | None = None, *, access: AccessSettings | None = None) -> FastAPI:
+    """The reader, feeds and JSON API over ``store``. The caller owns the store (and closes it after serving).
+    Write endpoints need ``api_token`` (else NEWSLOOM_API_TOKEN); ``access`` sets every access rule (security.py)."""
+    access = access or AccessSettings.from_env(api_token=api_token)
     app = FastAPI(
         title="newsloom",
         version=__version__,
@@ -197,9 +204,11 @@ def create_app(store: Store) -> FastAPI:
     )
     app.state.store = store
     app.state.templates = make_templates()
+    install_access_control(app, access, _error_response)  # inside the security headers: refusals get them too
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(writes.router)
     _install_error_handlers(app)
     return app

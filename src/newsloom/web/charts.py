@@ -22,7 +22,10 @@ from typing import Literal, Protocol
 
 from markupsafe import Markup
 
-__all__ = ["DayCountLike", "Bucket", "VolumeBuckets", "volume_buckets", "volume_summary", "volume_chart_svg", "MAX_BARS"]
+__all__ = [
+    "DayCountLike", "Bucket", "VolumeBuckets", "volume_buckets", "volume_summary", "volume_chart_svg", "bucket_label",
+    "MAX_BARS",
+]
 
 SVG_NS = "http://www.w3.org/2000/svg"
 MAX_BARS = 120  # e.g. up to 120 days are drawn day by day; beyond that, weeks (up to 120 of them), then months...
@@ -108,7 +111,9 @@ def _next_start(start: date, granularity: Granularity) -> date | None:
         if granularity == "week":
             return start + timedelta(days=7)
         if granularity == "month":
-            return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+            if start.month == 12:
+                return start.replace(year=start.year + 1, month=1)
+            return start.replace(month=start.month + 1)
         return start.replace(year=start.year + 1)
     except (OverflowError, ValueError):
         return None
@@ -177,11 +182,15 @@ def volume_summary(volume: VolumeBuckets) -> str:
     if len(volume.buckets) == 1:
         where = "on" if volume.granularity == "day" else "in the" if volume.granularity == "week" else "in"
         return f"{_articles(volume.total)}, all {where} {bucket_label(first, volume.granularity)}."
-    span = (f"from {bucket_label(first, volume.granularity, short=True)} to "
-            f"{bucket_label(last, volume.granularity, short=True)}, per {unit}")
+    # Weeks are named by their Monday: "the week of" keeps the last one from reading as the last day.
+    week = "the week of " if volume.granularity == "week" else ""
+    span = (f"from {week}{bucket_label(first, volume.granularity, short=True)} to "
+            f"{week}{bucket_label(last, volume.granularity, short=True)}, per {unit}")
     if peak.count <= 1:  # a "busiest" period among equals says nothing
         return f"{_articles(volume.total)} {span}."
-    busiest = f"busiest {unit}: {bucket_label(peak.start, volume.granularity)}, {_articles(peak.count)}"
+    busiest = (f"busiest: the {bucket_label(peak.start, volume.granularity)}" if week
+               else f"busiest {unit}: {bucket_label(peak.start, volume.granularity)}")
+    busiest += f", {_articles(peak.count)}"
     return f"{_articles(volume.total)} {span}; {busiest}."
 
 
@@ -268,7 +277,8 @@ def volume_chart_svg(points: Iterable[DayCountLike], *, title: str, max_bars: in
     _element(svg, "title", title, id=f"{chart_id}-title")
     _element(svg, "desc", volume_summary(volume), id=f"{chart_id}-desc")
     if not volume.buckets:
-        _element(svg, "line", class_="chart-axis", x1=_LEFT, y1=_HEIGHT - _BOTTOM, x2=_WIDTH - _RIGHT, y2=_HEIGHT - _BOTTOM)
+        baseline = _HEIGHT - _BOTTOM
+        _element(svg, "line", class_="chart-axis", x1=_LEFT, y1=baseline, x2=_WIDTH - _RIGHT, y2=baseline)
         _element(svg, "text", "No dated articles yet", class_="chart-label chart-empty",
                  x=_number((_LEFT + _WIDTH - _RIGHT) / 2), y=_number(_HEIGHT / 2), text_anchor="middle")
         return Markup(ET.tostring(svg, encoding="unicode"))

@@ -257,7 +257,8 @@ def entities_page(request: Request) -> HTMLResponse:
     groups = []
     for group in present.ENTITY_GROUPS:
         # One query per type keeps each kind's list full even when another kind dominates the store.
-        rows = [row for entity_type in group.types for row in store.top_entities(limit=ENTITY_LIST_SIZE, type=entity_type)]
+        rows = [row for entity_type in group.types
+                for row in store.top_entities(limit=ENTITY_LIST_SIZE, type=entity_type)]
         rows.sort(key=lambda row: (-row.articles, row.name))
         groups += present.group_entities(rows, ENTITY_LIST_SIZE, groups=[group])
     return _render(request, "entities.html", {"groups": groups})

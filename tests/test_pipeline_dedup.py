@@ -1,0 +1,96 @@
+"""Duplicates through the real pipeline and store: syndicated copies point at the earliest source, across runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from newsloom.pipeline import ingest_articles
+from newsloom.sources.files import article_from_record
+from newsloom.stages import DedupStage
+from newsloom.store import SQLiteStore
+
+FIXTURE = Path(__file__).parent / "fixtures" / "text" / "flattened-news-page.txt"
+DAY = datetime(2024, 3, 26, 9, 0, tzinfo=timezone.utc)
+
+
+def body() -> str:
+    blocks = FIXTURE.read_text(encoding="utf-8").split("\n\n")
+    return "\n\n".join(b for b in blocks[3:12])
+
+
+def record(url: str, text: str, published_at: datetime | None, title: str = "Netanyahu calls off Rafah talks"):
+    return article_from_record(
+        {"url": url, "title": title, "text": text,
+         "published_at": published_at.isoformat() if published_at else None}, "test")
+
+
+def syndicated_copy() -> str:
+    paragraphs = body().split("\n\n")
+    # A wire copy: a paragraph dropped, one edited, the outlet's boilerplate added.
+    edited = paragraphs[:5] + paragraphs[6:]
+    edited[1] = edited[1].replace("American officials warned", "U.S. officials cautioned")
+    return "\n\n".join(edited + ["Follow our live coverage for updates. Sign up for the morning briefing."])
+
+
+def test_copies_point_at_the_earliest_source_and_survive_a_restart(tmp_path):
+    db = tmp_path / "d.db"
+    original = record("https://wire.example/rafah", body(), DAY)
+    copy = record("https://paper.example/world/rafah-talks", syndicated_copy(), DAY + timedelta(hours=3))
+    other = article_from_record({"url": "https://other.example/x", "title": "Harbour strike ends",
+                                 "text": "Dock workers returned to work after a deal on pay was agreed."}, "test")
+    store = SQLiteStore(db)
+    ingest_articles([original, other], store, stages=[DedupStage()])
+    store.close()
+    # A new process: the duplicate index is rebuilt from stored signatures, not from the texts.
+    store = SQLiteStore(db)
+    ingest_articles([copy], store, stages=[DedupStage()])
+    assert store.get_article(copy.id).duplicate_of == original.id
+    assert store.get_article(original.id).duplicate_of is None
+    assert [a.id for a in store.copies_of(original.id)] == [copy.id]
+    assert copy.id not in {a.id for a in store.latest_articles(limit=10)}  # copies never listed twice
+    # An even older copy arrives late: it becomes the canonical and the group is re-pointed to it.
+    earliest = record("https://agency.example/first", syndicated_copy(), DAY - timedelta(hours=5))
+    ingest_articles([earliest], store, stages=[DedupStage()])
+    assert store.get_article(earliest.id).duplicate_of is None
+    assert store.get_article(original.id).duplicate_of == earliest.id
+    assert store.get_article(copy.id).duplicate_of == earliest.id
+    assert store.get_article(other.id).duplicate_of is None
+    store.close()
+
+
+def test_reingesting_adds_nothing_and_keeps_groups(tmp_path):
+    store = SQLiteStore(tmp_path / "r.db")
+    original = record("https://wire.example/rafah", body(), DAY)
+    copy = record("https://paper.example/rafah", syndicated_copy(), DAY + timedelta(hours=1))
+    first = ingest_articles([original, copy], store, stages=[DedupStage()])
+    again = ingest_articles([original, copy], store, stages=[DedupStage()])
+    assert (first.inserted, again.inserted, again.updated, again.unchanged) == (2, 0, 0, 2)
+    assert store.get_article(copy.id).duplicate_of == original.id
+    assert len(list(store.dedup_rows())) == 2
+    store.close()
+
+
+def test_dedup_cli_contract(tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.jsonl"
+    lines = [
+        {"id": "a", "url": "https://wire.example/a", "title": "Rafah talks off", "text": body(),
+         "published_at": "2024-03-26T09:00:00Z"},
+        {"id": "b", "title": "Rafah talks off", "text": syndicated_copy(), "published_at": "2024-03-26T12:00:00Z"},
+        {"id": "c", "text": "Dock workers returned to work after a deal on pay was agreed."},
+    ]
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run([sys.executable, "-m", "newsloom", "dedup", str(source), "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [
+        {"id": "a", "duplicate_of": None}, {"id": "b", "duplicate_of": "a"}, {"id": "c", "duplicate_of": None}]
+    source.write_text('{"id": "a", "text": "x"}\n{broken\n')
+    result = subprocess.run([sys.executable, "-m", "newsloom", "dedup", str(source), "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "line 2" in result.stderr
