@@ -94,3 +94,22 @@ def test_dedup_cli_contract(tmp_path):
     result = subprocess.run([sys.executable, "-m", "newsloom", "dedup", str(source), "--out", str(out)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "line 2" in result.stderr
+
+
+def test_reader_shows_also_published_by(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from newsloom.web import create_app
+
+    store = SQLiteStore(tmp_path / "w.db")
+    original = record("https://wire.example/rafah", body(), DAY)
+    copy = record("https://paper.example/rafah", syndicated_copy(), DAY + timedelta(hours=1))
+    ingest_articles([original, copy], store, stages=[DedupStage()])
+    client = TestClient(create_app(store))
+    page = client.get(f"/articles/{original.id}").text
+    assert "Also published by" in page and f"/articles/{copy.id}" in page
+    copy_page = client.get(f"/articles/{copy.id}").text
+    assert "This page is a copy of" in copy_page and f"/articles/{original.id}" in copy_page
+    api = client.get(f"/api/articles/{original.id}/copies").json()
+    assert [a["id"] for a in api["articles"]] == [copy.id]
+    store.close()

@@ -168,6 +168,18 @@ def get_related(
     )
 
 
+@router.get(
+    "/articles/{article_id:path}/copies", response_model=ArticleList, responses=_NOT_FOUND,
+    summary="Also published by: the duplicates of an article",
+)
+def get_copies(request: Request, article_id: str = _ARTICLE_ID) -> ArticleList:
+    """Exact and near-duplicate copies (syndicated, lightly rewritten) of a canonical article, earliest first."""
+    store = _store(request)
+    article = store.get_article(article_id)
+    copies = store.copies_of(article.id)
+    return ArticleList(articles=[a.to_dict() for a in copies], limit=len(copies), offset=0, site=None)
+
+
 @router.get("/articles/{article_id:path}", response_model=ArticleJSON, responses=_NOT_FOUND, summary="One article")
 def get_article(request: Request, article_id: str = _ARTICLE_ID) -> ArticleJSON:
     return _store(request).get_article(article_id).to_dict()

@@ -194,6 +194,7 @@ def article_page(request: Request, article_id: str) -> HTMLResponse:
         {
             "article": article,
             "canonical": canonical,
+            "copies": store.copies_of(article.id) if canonical is None else [],
             "permalink": permalink,
             "share_links": present.share_links(article.title, share_target),
             "share_target": share_target,
