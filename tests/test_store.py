@@ -262,3 +262,8 @@ def test_sources_registry_and_known_urls(store):
         store.get_source("https://nowhere.example/")
     store.upsert_articles([make_article(1), make_article(2)])
     assert store.known_urls(["https://example.org/news/1", "https://example.org/news/7"]) == {"https://example.org/news/1"}
+    fetched = make_article(3, url="https://example.org/amp/3")
+    fetched.canonical_url = "https://example.org/news/3"  # the page declared another canonical URL
+    store.upsert_articles([fetched])
+    assert store.known_urls(["https://example.org/amp/3", "https://example.org/news/3"]) == {
+        "https://example.org/amp/3", "https://example.org/news/3"}

@@ -280,12 +280,15 @@ def _fetch_options(command: F) -> F:
     return command
 
 
-def _blocked_hint(exc: NewsloomError) -> None:
+def _exit_with_blocked_hint(exc: NewsloomError) -> None:
+    """For an SSRF refusal: the error, then how to opt in, and the error's exit code."""
     from .errors import BlockedAddressError
 
     if isinstance(exc, BlockedAddressError):
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         stderr.print("[yellow]hint:[/] private, loopback and link-local addresses are refused; pass "
                      "--allow-private-networks (or NEWSLOOM_ALLOW_PRIVATE_NETWORKS=1) to allow them", highlight=False)
+        sys.exit(exc.exit_code)
 
 
 def _when(value: Any) -> str:
@@ -315,7 +318,7 @@ def sources_add(ctx: click.Context, url_or_file: str, every: str, kind: str, all
     try:
         result = add_source(store, url_or_file, every, fetcher, kind=kind)
     except NewsloomError as exc:
-        _blocked_hint(exc)
+        _exit_with_blocked_hint(exc)
         raise
     finally:
         fetcher.close()
@@ -395,11 +398,12 @@ def sources_export(ctx: click.Context) -> None:
 @click.option("--once", is_flag=True, help="Poll the sources that are due once, then exit.")
 @click.option("--max-new", default=100, show_default=True, type=click.IntRange(1, 100_000),
               help="New articles fetched per source per poll; the rest wait for the next poll.")
+@click.option("--entities/--no-entities", default=None, help="Named entities (default: when spaCy is installed).")
 @_fetch_options
 @click.pass_context
 @_fail_cleanly
-def watch(ctx: click.Context, once: bool, max_new: int, allow_private_networks: bool, user_agent: str | None,
-          delay: float | None) -> None:
+def watch(ctx: click.Context, once: bool, max_new: int, entities: bool | None, allow_private_networks: bool,
+          user_agent: str | None, delay: float | None) -> None:
     """Poll the registered sources on their schedules and ingest their new articles, until stopped.
 
     SIGTERM or Ctrl-C stops after the page being fetched (a second one stops at once).
@@ -420,7 +424,8 @@ def watch(ctx: click.Context, once: bool, max_new: int, allow_private_networks: 
 
     def run() -> None:
         try:
-            outcome["report"] = watch_sources(store, fetcher, stop, once=once, log=log, max_new_articles=max_new)
+            outcome["report"] = watch_sources(store, fetcher, stop, once=once, log=log, max_new_articles=max_new,
+                                              stages=default_stages(entities=entities))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             outcome["error"] = exc
 

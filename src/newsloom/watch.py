@@ -1,9 +1,9 @@
 """Always on: a registry of sources (feeds, sitemaps, sites, OPML lists) and the loop that polls them.
 
-    add_source(store, url_or_file, every, fetcher)  -> AddResult     register a feed/sitemap, discover a site, import OPML
-    poll_source(store, source, fetcher)              -> PollReport    one conditional poll: new articles in, health saved
-    poll_due(store, fetcher)                         -> [PollReport]  one cycle over the sources that are due
-    watch(store, fetcher, stop_event)                -> WatchReport   cycles until ``stop_event`` is set
+    add_source(store, url_or_file, every, fetcher) -> AddResult    a feed/sitemap as is, a site discovered, OPML read
+    poll_source(store, source, fetcher)             -> PollReport   one conditional poll: new articles in, health saved
+    poll_due(store, fetcher)                        -> [PollReport] one cycle over the sources that are due
+    watch(store, fetcher, stop_event)               -> WatchReport  cycles until ``stop_event`` is set
     export_opml(store) / parse_interval("15m") / format_interval(900) / backoff_seconds(every, errors)
 
 A poll asks for the feed or sitemap with the ETag/Last-Modified saved last time; a 304 ends it. Otherwise the
@@ -55,8 +55,8 @@ from .store.base import SourceRecord, Store, UpsertResult
 from .urls import canonicalize_url
 
 if TYPE_CHECKING:
-    from .pipeline import Stage
     from .sources.fetch import Fetcher, FetchResult
+    from .stages import Stage
 
 __all__ = [
     "AddResult",
@@ -192,8 +192,15 @@ def _check_allowed(url: str, fetcher: Fetcher | None) -> None:
     from .sources.fetch import check_url_allowed
 
     options = fetcher.options if fetcher is not None else None
-    check_url_allowed(url, allow_private_networks=bool(options and options.allow_private_networks),
-                      allowed_networks=options.allowed_networks if options else ())
+    try:
+        check_url_allowed(url, allow_private_networks=bool(options and options.allow_private_networks),
+                          allowed_networks=options.allowed_networks if options else ())
+    except BlockedAddressError:
+        raise
+    except FetchError as exc:
+        if "resolve" not in str(exc):
+            raise
+        # A name that does not resolve today may tomorrow; every poll checks the address again anyway.
 
 
 def _detect(url: str, fetcher: Fetcher) -> tuple[str, str] | None:
@@ -611,9 +618,10 @@ class _HandledMemory:
 
 
 def _host(url: str) -> str:
+    """The memory's key: host and port (two servers on one address are two sites)."""
     from urllib.parse import urlsplit
 
-    return (urlsplit(url).hostname or "").lower()
+    return urlsplit(url).netloc.lower()
 
 
 # ------------------------------------------------------------------------------------------------------ the loop
@@ -684,7 +692,7 @@ def watch(
     """
     total = WatchReport()
     if stages is None:
-        from .pipeline import default_stages
+        from .stages import default_stages
 
         stages = default_stages()  # one set per run, so stages that learn across batches keep what they learnt
     while not stop_event.is_set():

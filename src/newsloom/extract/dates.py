@@ -16,18 +16,29 @@ _MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("january", "jan", "januar", "jänner", "janvier", "enero", "gennaio", "janeiro", "januari"),
-            ("february", "feb", "februar", "feber", "février", "fevrier", "febrero", "febbraio", "fevereiro", "februari"),
-            ("march", "mar", "märz", "maerz", "mrz", "mars", "marzo", "março", "maart"),
-            ("april", "apr", "avril", "abril", "aprile"),
-            ("may", "mai", "mayo", "maggio", "maio", "mei"),
-            ("june", "jun", "juni", "juin", "junio", "giugno", "junho"),
-            ("july", "jul", "juli", "juillet", "julio", "luglio", "julho"),
-            ("august", "aug", "août", "aout", "agosto", "augustus"),
-            ("september", "sep", "sept", "septembre", "septiembre", "settembre", "setembro"),
-            ("october", "oct", "oktober", "okt", "octobre", "octubre", "ottobre", "outubro"),
-            ("november", "nov", "novembre", "noviembre", "novembro"),
-            ("december", "dec", "dez", "dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro"),
+            ("january", "jan", "januar", "jänner", "janvier", "enero", "gennaio", "janeiro", "januari", "ianuarie",
+             "января", "январь", "stycznia", "styczeń", "ocak", "يناير", "كانون الثاني"),
+            ("february", "feb", "februar", "feber", "février", "fevrier", "febrero", "febbraio", "fevereiro", "februari",
+             "februarie", "февраля", "февраль", "lutego", "luty", "şubat", "فبراير", "شباط"),
+            ("march", "mar", "märz", "maerz", "mrz", "mars", "marzo", "março", "maart", "martie", "марта", "март",
+             "marca", "marzec", "mart", "مارس", "آذار"),
+            ("april", "apr", "avril", "abril", "aprile", "aprilie", "апреля", "апрель", "kwietnia", "kwiecień", "nisan",
+             "أبريل", "ابريل", "نيسان"),
+            ("may", "mai", "mayo", "maggio", "maio", "mei", "maj", "мая", "май", "maja", "mayıs", "مايو", "أيار"),
+            ("june", "jun", "juni", "juin", "junio", "giugno", "junho", "iunie", "июня", "июнь", "czerwca", "czerwiec",
+             "haziran", "يونيو", "حزيران"),
+            ("july", "jul", "juli", "juillet", "julio", "luglio", "julho", "iulie", "июля", "июль", "lipca", "lipiec",
+             "temmuz", "يوليو", "تموز"),
+            ("august", "aug", "août", "aout", "agosto", "augustus", "augusti", "августа", "август", "sierpnia", "sierpień",
+             "ağustos", "أغسطس", "اغسطس", "آب"),
+            ("september", "sep", "sept", "septembre", "septiembre", "settembre", "setembro", "septembrie", "сентября",
+             "сентябрь", "września", "wrzesień", "eylül", "سبتمبر", "أيلول"),
+            ("october", "oct", "oktober", "okt", "octobre", "octubre", "ottobre", "outubro", "octombrie", "октября",
+             "октябрь", "października", "październik", "ekim", "أكتوبر", "اكتوبر", "تشرين الأول"),
+            ("november", "nov", "novembre", "noviembre", "novembro", "noiembrie", "ноября", "ноябрь", "listopada",
+             "listopad", "kasım", "نوفمبر", "تشرين الثاني"),
+            ("december", "dec", "dez", "dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro",
+             "decembrie", "декабря", "декабрь", "grudnia", "grudzień", "aralık", "ديسمبر", "كانون الأول"),
         ],
         start=1,
     )
@@ -41,7 +52,12 @@ _ISO = re.compile(
 _SLASHED_YMD = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d)")
 _DMY_DOTTED = re.compile(r"(?<!\d)(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?!\d)")
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
-_DAY_MONTH_YEAR = re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_DAY_MONTH_YEAR = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+|del\s+)?({_MONTH_RE})\.?,?\s+(?:de\s+|del\s+)?(\d{{4}})\b",
+    re.IGNORECASE,
+)
+# "02.12.19": a two-digit year, read only right by the headline where nothing but a dateline looks like it.
+_DMY_SHORT_YEAR = re.compile(r"(?<![\d.])(\d{2})\.(\d{2})\.(\d{2})(?![\d.])")
 _CJK_YMD = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
 _SLASHED_AMBIGUOUS = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _CLOCK_SKEW = timedelta(days=1)
@@ -136,6 +152,8 @@ _CONFIDENCE = {
     "url": 0.8,
     "text": 0.5,
     "text-extensive": 0.35,
+    "text-headline": 0.6,
+    "script-json": 0.6,
     "modified": 0.3,
     "meta-other": 0.5,
     "image-url": 0.3,
@@ -158,11 +176,13 @@ _MODIFIED_META_KEYS = (
 )
 # "/2023/10/03-..." or "/2023/10/3/" but not "/2023/10/3-fragen-..." (a number that starts the slug).
 _URL_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{2}|\d(?=/))(?!\d)")
+# "/meldungen/29-10-2021": day first, the order of most of the world; taken only when the day cannot be a month.
+_URL_DMY = re.compile(r"(?<![\d.])(\d{2})[-_.](\d{2})[-_.]((?:19|20)\d{2})(?!\d)")
 _URL_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 _DATE_HINT_SELECTOR = ", ".join(
-    f'[{attribute}*="{word}"]'
+    f'[{attribute}*="{word}" i]'
     for attribute in ("class", "id", "itemprop")
-    for word in ("date", "time", "publish", "byline", "posted", "datum", "meta", "fecha", "data-pub")
+    for word in ("date", "time", "publish", "publica", "byline", "posted", "datum", "meta", "fecha", "data-pub")
 )
 _PUBLISHED_WORDS = re.compile(
     r"(?:published|posted|first published|veröffentlicht|erschienen|publié|publicado|pubblicato|gepubliceerd|"
@@ -172,7 +192,7 @@ _PUBLISHED_WORDS = re.compile(
 _MICRODATA_SELECTOR = (
     '[itemprop="datePublished"], [itemprop="dateCreated"], [property$="datePublished"], [property$="dateCreated"]'
 )
-_DATE_KEY = re.compile(r"date|time|publish|created|pubdate|issued", re.IGNORECASE)
+_DATE_KEY = re.compile(r"date|time|publish|created|pubdate|issued|upload", re.IGNORECASE)
 _NOT_PUBLISHED_KEY = re.compile(r"modif|updat|expir|end|start|valid|event|birth|refresh|revis", re.IGNORECASE)
 _ANNOUNCED_DATE = re.compile(
     r"(?:published|posted|veröffentlicht|erschienen|publié|publicado|pubblicato|gepubliceerd|erstellt|datum|"
@@ -186,6 +206,14 @@ _NOT_THIS_PAGE_HINT = re.compile(
     r"modif|updat|comment|teaser|related|reply|repli|recent|sidebar|widget|footer|copyright|clock|current|"
     r"event|calendar|weather",
     re.IGNORECASE,
+)
+_SPACE = re.compile(r"\s+")
+_AFTER_HEADLINE_CHARS = 300
+_BEFORE_HEADLINE_CHARS = 150
+_SCRIPT_SCAN_CHARS = 2_000_000
+_SCRIPT_PUBLISHED = re.compile(
+    r'["\']?(?:datePublished|date_published|published_?[aA]t|publish_?[dD]ate|publication_?[dD]ate|pub_?[dD]ate|'
+    r'firstPublished(?:At|Date)?|first_published(?:_at)?)["\']?\s*:\s*["\']([^"\']{8,40})["\']'
 )
 _UPDATED_WORDS = re.compile(r"updated|modified|aktualisiert|geändert|mis à jour|actualizado|stand", re.IGNORECASE)
 
@@ -209,9 +237,9 @@ def _guess(text: str | None, source: str, kind: str, now: datetime) -> DateGuess
     return DateGuess(value, source, _CONFIDENCE[kind]) if value else None
 
 
-def _from_json_ld(metadata, now: datetime) -> DateGuess | None:
+def _from_json_ld(metadata, now: datetime, keys: tuple[str, ...] = ("datePublished", "dateCreated")) -> DateGuess | None:
     for node in metadata.article_nodes()[:8]:
-        for key in ("datePublished", "dateCreated", "uploadDate"):
+        for key in keys:
             found = _guess(node.get(key), "json-ld", "json-ld", now)
             if found:
                 return found
@@ -269,10 +297,14 @@ def _from_url(url: str | None, now: datetime) -> DateGuess | None:
     if not url:
         return None
     path = url.split("?", 1)[0]
-    for pattern in (_URL_YMD, _URL_COMPACT):
+    for pattern in (_URL_YMD, _URL_COMPACT, _URL_DMY):
         match = pattern.search(path)
         if match:
             year, month, day = int(match[1]), int(match[2]), int(match[3])
+            if pattern is _URL_DMY:
+                day, month, year = year, month, day
+                if day <= 12 and day != month:
+                    continue
             try:
                 value = datetime(year, month, day)
             except ValueError:
@@ -295,6 +327,85 @@ def _from_visible_text(tree, now: datetime) -> DateGuess | None:
         found = _guess(text, "text", "text", now)
         if found:
             return found
+    return None
+
+
+def _visible_body_text(body) -> str:
+    """The body's text without the code of inline scripts and styles (read before they are stripped)."""
+    text = body.text(separator=" ")[:_EXTENSIVE_TEXT_CHARS]
+    for node in body.css("script, style, noscript, template"):
+        code = node.text()
+        if code and code.strip():
+            text = text.replace(code, " ", 1)
+    return text
+
+
+def _from_headline_neighbourhood(tree, now: datetime) -> DateGuess | None:
+    """A date printed right by the page's main heading: news pages put the dateline just above or below the
+    headline, while dates further away date comments, teasers and events."""
+    body = tree.body
+    heading = tree.css_first("h1") if body is not None else None
+    if heading is None:
+        return None
+    headline = _SPACE.sub(" ", heading.text(separator=" ")).strip()
+    own = headline
+    if len(headline) < 8:
+        return None
+    text = _SPACE.sub(" ", _visible_body_text(body))
+    at = text.find(headline)
+    if at < 0:
+        return None
+    end = at + len(headline)
+    after = text[end : end + _AFTER_HEADLINE_CHARS]
+    before = text[max(0, at - _BEFORE_HEADLINE_CHARS) : at]
+    for window in (after, before, own):
+        candidates = _date_candidates(window)
+        if not candidates:
+            near = window[-60:] if window is before else window[:60]
+            short = _DMY_SHORT_YEAR.search(near)
+            value = _build(2000 + int(short[3]), int(short[2]), int(short[1])) if short else None
+            candidates = [(0, value)] if value else []
+        for position, value in candidates:
+            if not is_plausible(value, now):
+                continue
+            preceding = window[max(0, position - 30) : position]
+            if _UPDATED_WORDS.search(preceding):
+                continue
+            return DateGuess(value, "text", _CONFIDENCE["text-headline"])
+    return None
+
+
+def _from_attribute_dates(tree, now: datetime) -> DateGuess | None:
+    """Dates kept in attributes for tooltips or scripts: ``<abbr title="Friday, 6 October 2017">``,
+    ``data-utime="1507287600"`` (seconds since the epoch)."""
+    for node in tree.css("abbr[title], [data-utime]")[:20]:
+        if _dates_something_else(node):
+            continue
+        attributes = node.attributes
+        stamp = attributes.get("data-utime")
+        if stamp and stamp.isdigit() and 9 <= len(stamp) <= 10:
+            value = datetime.fromtimestamp(int(stamp), tz=timezone.utc)
+            if is_plausible(value, now):
+                return DateGuess(value, "text", _CONFIDENCE["time-element"])
+        found = _guess(attributes.get("title"), "text", "time-element", now)
+        if found:
+            return found
+    return None
+
+
+def _from_script_json(tree, now: datetime) -> DateGuess | None:
+    """``"published_at": "2019-03-02T06:22:28"`` in a page's inline data (shop and app state, not JSON-LD)."""
+    scanned = 0
+    for script in tree.css("script"):
+        if script.attributes.get("src") or script.attributes.get("type") == "application/ld+json":
+            continue
+        code = script.text() or ""
+        match = _SCRIPT_PUBLISHED.search(code[: _SCRIPT_SCAN_CHARS - scanned])
+        if match:
+            return _guess(match.group(1), "meta", "script-json", now)
+        scanned += len(code)
+        if scanned >= _SCRIPT_SCAN_CHARS:
+            break
     return None
 
 
@@ -328,6 +439,53 @@ def _from_text_extensive(tree, now: datetime) -> DateGuess | None:
         return None
     best = max(counts, key=lambda day: (counts[day], -day.toordinal()))
     return DateGuess(best, "text", _CONFIDENCE["text-extensive"])
+
+
+def _same_instant_local(utc_value: datetime, other: datetime) -> bool:
+    """True when ``other`` is ``utc_value`` written in a local time zone: the same minutes and seconds, a whole
+    number of quarter hours apart, at most 14 hours away (naive values are read as wall-clock time)."""
+    if other.utcoffset() not in (None, timedelta(0)):
+        return other.astimezone(timezone.utc).replace(tzinfo=None) == utc_value.replace(tzinfo=None)
+    if other.tzinfo is not None:
+        return False
+    gap = utc_value.replace(tzinfo=None) - other
+    return timedelta(0) < abs(gap) <= timedelta(hours=14) and gap % timedelta(minutes=15) == timedelta(0)
+
+
+def _instant(text: str) -> datetime | None:
+    """A date with a time of day, ISO 8601 or RFC 2822 ("Sat, 19 Oct 2019 00:04:00 +0200"); None otherwise."""
+    if not text:
+        return None
+    match = _ISO.search(text[:80])
+    if match is not None and match[4] is not None:
+        y, mo, d, h, mi, sec, tz = match.groups()
+        return _build(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), tz)
+    if match is None and "," in text[:5]:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return parsedate_to_datetime(text[:80])
+        except (TypeError, ValueError, IndexError):
+            return None
+    return None
+
+
+def _publisher_local_time(found: DateGuess, tree, metadata) -> DateGuess:
+    """A structured date written in UTC falls on the day before or after the one the publisher printed when
+    the page also states the same instant in its local time (``<time datetime="...-08:00">``, a meta field
+    without a zone): the local day is the publication day."""
+    value = found.value
+    if value is None or found.source not in ("json-ld", "meta") or value.utcoffset() != timedelta(0):
+        return found
+    if value.hour == 0 and value.minute == 0 and value.second == 0:
+        return found  # a bare day, not an instant
+    texts = [v for k, v in metadata.meta.items() if _DATE_KEY.search(k) and not _NOT_PUBLISHED_KEY.search(k)]
+    texts += [t.attributes.get("datetime") or "" for t in tree.css("time[datetime]")[:10]]
+    for text in texts:
+        other = _instant(text)
+        if other is not None and other.date() != value.date() and _same_instant_local(value, other):
+            return DateGuess(other, found.source, found.confidence)
+    return found
 
 
 def _local_day(found: DateGuess, url: str | None, now: datetime) -> DateGuess:
@@ -406,11 +564,16 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
     finders = (
         lambda: _from_json_ld(metadata, now),
         lambda: _from_meta(metadata, now),
+        # A video's upload date dates the page only when the page states nothing else (it is often an embed).
+        lambda: _from_json_ld(metadata, now, ("uploadDate",)),
         lambda: _from_microdata(tree, now),
         lambda: _from_url(url, now) or _from_url(metadata.canonical_url, now),
         lambda: _from_time_elements(tree, now),
+        lambda: _from_headline_neighbourhood(tree, now),
         lambda: _from_visible_text(tree, now),
+        lambda: _from_attribute_dates(tree, now),
         lambda: _from_any_meta(metadata, now),
+        lambda: _from_script_json(tree, now),
         lambda: _from_text_extensive(tree, now),
         lambda: _from_image_url(metadata, now),
         lambda: _from_modified(metadata, now),
@@ -419,5 +582,5 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
     for finder in finders:
         found = finder()
         if found is not None:
-            return _local_day(found, url, now)
+            return _local_day(_publisher_local_time(found, tree, metadata), url, now)
     return _UNKNOWN

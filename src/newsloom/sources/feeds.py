@@ -136,8 +136,8 @@ def _as_bytes(content: bytes | str, what: str) -> bytes:
 def _http_url(candidate: Any, base: str | None) -> str | None:
     if not isinstance(candidate, str) or not candidate.strip():
         return None
-    url = urljoin(base, candidate.strip()) if base else candidate.strip()
-    try:
+    try:  # urljoin and urlsplit raise ValueError on a malformed host ("http://[::1"): not a link, then
+        url = urljoin(base, candidate.strip()) if base else candidate.strip()
         parts = urlsplit(url)
     except ValueError:
         return None

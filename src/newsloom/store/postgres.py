@@ -392,15 +392,15 @@ class PostgresStore(Store):
         return rows[0]["value"] if rows else None
 
     def known_urls(self, urls: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        urls = list(urls)
-        for start in range(0, len(urls), 500):
-            chunk = urls[start : start + 500]
-            rows = self._read(
-                f"SELECT canonical_url FROM articles WHERE canonical_url IN ({', '.join(['%s'] * len(chunk))})", chunk
-            )
-            found.update(row["canonical_url"] for row in rows)
-        return found
+        # A URL is known as the page fetched (url) or as the page's own canonical URL.
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return set()
+        rows = self._read(
+            "SELECT canonical_url, url FROM articles WHERE canonical_url = ANY(%s) OR url = ANY(%s)", (wanted, wanted)
+        )
+        chosen = set(wanted)
+        return {value for row in rows for value in (row["canonical_url"], row["url"]) if value in chosen}
 
     def save_source(self, source: SourceRecord) -> None:
         values = [iso(v) if isinstance(v, datetime) else v for v in (getattr(source, f) for f in self._SOURCE_FIELDS)]

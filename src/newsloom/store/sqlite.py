@@ -410,14 +410,17 @@ class SQLiteStore(Store):
         return rows[0][0] if rows else None
 
     def known_urls(self, urls: Sequence[str]) -> set[str]:
+        # A URL is known as the page fetched (url) or as the page's own canonical URL.
+        wanted = list(dict.fromkeys(urls))
         found: set[str] = set()
-        urls = list(urls)
-        for start in range(0, len(urls), 500):
-            chunk = urls[start : start + 500]
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            marks = ', '.join('?' * len(chunk))
             rows = self._read(
-                f"SELECT canonical_url FROM articles WHERE canonical_url IN ({', '.join('?' * len(chunk))})", chunk
+                f"SELECT canonical_url, url FROM articles WHERE canonical_url IN ({marks}) OR url IN ({marks})",
+                chunk + chunk,
             )
-            found.update(row[0] for row in rows)
+            found.update(value for row in rows for value in (row[0], row[1]) if value in chunk)
         return found
 
     def save_source(self, source: SourceRecord) -> None:
