@@ -14,11 +14,11 @@ After each kill (before the restart) and after the final, uninterrupted run:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import statistics
@@ -31,7 +31,7 @@ import pytest
 
 from newsloom.urls import canonicalize_url
 
-from .conftest import FIXTURES_DIR
+from .corpus import MARKER, marker, real_paragraphs
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -40,22 +40,6 @@ HTML_PAGES = 100
 PARTS = 10
 KILLS = int(os.environ.get("NEWSLOOM_CRASH_KILLS", "20"))
 SEED = int(os.environ.get("NEWSLOOM_CRASH_SEED", "20240326"))
-_MARKER = re.compile(r"nlref\d{5}")
-
-
-def real_paragraphs() -> list[str]:
-    """Paragraphs of real news text from the repository's fixtures (ECB+ reports, flattened pages)."""
-    paragraphs: list[str] = []
-    for path in sorted(FIXTURES_DIR.rglob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                text = json.loads(line).get("text") or ""
-                paragraphs += [" ".join(p.split()) for p in re.split(r"\n", text)]
-    for path in sorted((FIXTURES_DIR / "text").rglob("*.txt")):
-        paragraphs += [" ".join(p.split()) for p in path.read_text(encoding="utf-8", errors="replace").splitlines()]
-    unique = list(dict.fromkeys(p for p in paragraphs if len(p.split()) >= 12 and len(p) < 2000))
-    assert len(unique) > 300, "too few real paragraphs in tests/fixtures"
-    return unique
 
 
 def build_inputs(folder: Path, rng: random.Random) -> dict[str, str]:
@@ -69,44 +53,47 @@ def build_inputs(folder: Path, rng: random.Random) -> dict[str, str]:
         lines = []
         for _ in range(records_per_part):
             body = rng.sample(paragraphs, 4)
-            marker = f"nlref{number:05d}"
+            tag = marker(number)
             url = f"https://news.example/{part}/{number}"
-            lines.append(json.dumps({"url": url, "title": f"{' '.join(body[0].split()[:9])} {marker}",
+            lines.append(json.dumps({"url": url, "title": f"{' '.join(body[0].split()[:9])} {tag}",
                                      "text": "\n\n".join(body), "published_at": f"2024-03-{1 + number % 28:02d}T08:00:00Z"}))
-            expected[canonicalize_url(url) or url] = marker
+            expected[canonicalize_url(url) or url] = tag
             number += 1
         (folder / f"part-{part:02d}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         for page in range(pages_per_part):
             body = rng.sample(paragraphs, 6)
-            marker = f"nlref{number:05d}"
+            tag = marker(number)
             url = f"https://pages.example/{part}/{page}/{number}.html"
-            title = html.escape(f"{' '.join(body[0].split()[:9])} {marker}")
+            title = html.escape(f"{' '.join(body[0].split()[:9])} {tag}")
             paragraphs_html = "".join(f"<p>{html.escape(p)}</p>" for p in body)
             (folder / f"part-{part:02d}-page-{page:02d}.html").write_text(
                 f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
                 f'<link rel="canonical" href="{url}"></head><body><nav><a href="/">Home</a></nav>'
                 f"<article><h1>{title}</h1>{paragraphs_html}</article><footer>© Example</footer></body></html>",
                 encoding="utf-8")
-            expected[canonicalize_url(url) or url] = marker
+            expected[canonicalize_url(url) or url] = tag
             number += 1
     assert len(expected) == ARTICLES
     return expected
 
 
 def committed_state(db: Path) -> dict[str, tuple[str, str]]:
-    """id -> (canonical URL, content hash) of every committed article, after checking the file and the index."""
+    """id -> (canonical URL, digest of title and body) of every committed article, after checking the file and the
+    index. Enrichment fields (keyphrases, summary) are left out: they may be refreshed on a rerun, as the corpus
+    statistics they use grow."""
     with sqlite3.connect(db, timeout=30) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         # Raises sqlite3.DatabaseError ("database disk image is malformed") when the index disagrees with the table.
         connection.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
-        rows = connection.execute("SELECT id, canonical_url, content_hash, title FROM articles").fetchall()
+        rows = connection.execute("SELECT id, canonical_url, title, body FROM articles").fetchall()
         terms = dict(connection.execute("SELECT term, doc FROM articles_vocab WHERE term GLOB 'nlref*'").fetchall())
-    markers = [_MARKER.search(title).group(0) for _, _, _, title in rows]
+    markers = [MARKER.search(title).group(0) for _, _, title, _ in rows]
     assert sorted(terms) == sorted(markers), "the full-text index does not hold exactly the stored articles"
     assert set(terms.values()) <= {1}, "an article is indexed twice"
     urls = [url for _, url, _, _ in rows]
     assert len(urls) == len(set(urls)), "an article was stored twice"
-    return {article_id: (url, content_hash) for article_id, url, content_hash, _ in rows}
+    return {article_id: (url, hashlib.sha256(f"{title}\n{body}".encode()).hexdigest())
+            for article_id, url, title, body in rows}
 
 
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path):
@@ -121,16 +108,22 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path):
 
     committed: dict[str, tuple[str, str]] = {}
     committed_at_kill: list[int] = []
-    longest_delay = 6.0  # shortened to 90% of a run's length if a run ever finishes before its kill
+    # A rerun reads its input from the start, so the kill points are spread over a whole run's length: kill i falls
+    # at a random moment of the i-th of KILLS equal slices of it (in random order). A run that ends before its kill
+    # is not a kill point; it tells how long a whole run takes, and the slices are rescaled to that.
+    run_length = 9.0
+    slices = list(range(KILLS))
+    rng.shuffle(slices)
     started = time.monotonic()
     while len(committed_at_kill) < KILLS:
-        assert time.monotonic() - started < 240, f"only {len(committed_at_kill)} kills in 240 s"
+        assert time.monotonic() - started < 300, f"only {len(committed_at_kill)} kills in 300 s"
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         run_started = time.monotonic()
-        delay = rng.uniform(0.5, longest_delay)
+        piece = slices[len(committed_at_kill) % KILLS]
+        delay = 0.4 + (piece + rng.random()) / KILLS * (run_length - 0.4)
         try:
             process.wait(timeout=delay)
-            longest_delay = max(0.6, 0.9 * (time.monotonic() - run_started))  # finished first: not a kill point
+            run_length = max(0.8, 0.95 * (time.monotonic() - run_started))
             assert process.returncode == 0, process.stderr.read().decode() if process.stderr else ""
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
@@ -141,7 +134,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path):
                 committed_at_kill.append(0)
                 continue
             now = committed_state(db)
-            lost = [i for i, (url, content_hash) in committed.items() if now.get(i) != (url, content_hash)]
+            lost = [i for i, value in committed.items() if now.get(i) != value]
             assert not lost, f"kill {len(committed_at_kill) + 1}: {len(lost)} committed articles lost or changed"
             assert {url for url, _ in now.values()} <= set(expected), "an article that was not in the input"
             committed = now

@@ -267,3 +267,29 @@ def test_sources_registry_and_known_urls(store):
     store.upsert_articles([fetched])
     assert store.known_urls(["https://example.org/amp/3", "https://example.org/news/3"]) == {
         "https://example.org/amp/3", "https://example.org/news/3"}
+
+
+def test_stories_are_stored_merged_and_counted_without_copies(store):
+    from newsloom.store.base import BatchExtras, StoryRow
+
+    day = datetime(2024, 3, 25, tzinfo=timezone.utc)
+    a1, a2, a3 = (make_article(n, published_at=day + timedelta(hours=n), published_at_source="meta") for n in (1, 2, 3))
+    a1.site, a2.site, a3.site = "one.example", "two.example", "two.example"
+    a1.story_id = a2.story_id = "s-rafah"
+    a3.story_id = "s-gaza"
+    rafah = StoryRow("s-rafah", "Rafah talks called off", day, day + timedelta(hours=2), 2, ["rafah"],
+                     ["Benjamin Netanyahu"], {"2024-03-25": 2}, {"2024-03-25T01": 1, "2024-03-25T02": 1})
+    gaza = StoryRow("s-gaza", "Gaza aid", day, day + timedelta(hours=3), 1)
+    store.upsert_articles([a1, a2, a3], extras=BatchExtras(stories=[rafah, gaza]))
+    got = store.get_story("s-rafah")
+    assert (got.title, got.article_count, got.source_count, got.volume_per_day) == (
+        "Rafah talks called off", 2, 2, {"2024-03-25": 2})
+    assert [s.id for s in store.top_stories()] == ["s-rafah", "s-gaza"]
+    assert [s.id for s in store.top_stories(since=day + timedelta(hours=3))] == ["s-gaza"]
+    assert [a.id for a in store.story_articles("s-rafah")] == [a1.id, a2.id]
+    # The clusterer finds the two are one story: articles move, the absorbed story is gone.
+    rafah.article_count = 3
+    store.upsert_articles([], extras=BatchExtras(stories=[rafah], merged_stories={"s-gaza": "s-rafah"}))
+    assert [a.id for a in store.story_articles("s-rafah")] == [a1.id, a2.id, a3.id]
+    with pytest.raises(NotFoundError):
+        store.get_story("s-gaza")

@@ -8,6 +8,7 @@ so that dates and the page-type classifier reuse them without parsing again.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -154,45 +155,106 @@ def _collect_json_ld(tree: LexborHTMLParser) -> list[dict[str, Any]]:
     return nodes
 
 
-def _name_of(value: Any) -> str | None:
-    """A person's or organisation's name from a JSON-LD value (string, object or list of them)."""
+def _name_of(value: Any, by_id: dict[str, dict[str, Any]] | None = None) -> str | None:
+    """A person's or organisation's name from a JSON-LD value (string, object, ``{"@id": ...}`` reference to a
+    node elsewhere in the graph, or a list of them)."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
         name = value.get("name")
+        if not isinstance(name, str) and by_id and isinstance(value.get("@id"), str):
+            name = (by_id.get(value["@id"]) or {}).get("name")
         return name if isinstance(name, str) else None
     if isinstance(value, list):
-        names = [n for n in (_name_of(v) for v in value[:5]) if n]
+        names = [n for n in (_name_of(v, by_id) for v in value[:5]) if n]
         return ", ".join(dict.fromkeys(names)) or None
     return None
 
 
+# What a byline element holds besides the name: a role after a comma ("Jane Doe, Senior Editor at X"), a
+# counter ("1,992 reputation"), a date ("Updated Feb 27, 2026").
+_MONTH_WORDS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t|tember)?|oct(?:ober)?|"
+    r"nov(?:ember)?|dec(?:ember)?|mon|tue|wed|thu|fri|sat|sun"
+)
+_AFTER_NAME = re.compile(
+    r"(?:^|\s+)(?:\d[\d,.]*\b|(?:updated|published|posted|reviewed|fact[- ]checked|edited|on|am|le|el)\b|"
+    rf"(?:{_MONTH_WORDS})\b\.?,?\s*\d|[|•·–—»]|-\s).*$",
+    re.IGNORECASE,
+)
+_NAME_PREFIX = re.compile(r"^(?:(?:written|posted|authored)\s+by|authors?|by)\s*[:\-]?\s+", re.IGNORECASE)
+_ROLE_AFTER_COMMA = re.compile(r"\s*,\s*((?:[^,]+\s+){3,}[^,]*)$")
+_NOT_A_NAME = re.compile(
+    r"^(?:view (?:all|more) (?:posts|articles)|more posts|admin|administrator|author|authors|staff|guest|anonymous|"
+    rf"unknown|none|null|undefined|name|sign in|log in|login|the author|written by|posted by|by|{_MONTH_WORDS})\W*$|"
+    r"\w\.\w+\.\w",
+    re.IGNORECASE,
+)
+
+
 def _clean_author(value: str | None) -> str | None:
-    value = _squash(value)
+    value = _squash(html.unescape(value or ""))
     if not value or value.startswith(("http://", "https://", "@")) and " " not in value:
         return None
-    value = _BYLINE_PREFIX.sub("", value).strip(" ,|")
-    if not value or len(value) > 200 or not any(ch.isalpha() for ch in value):
+    value = _NAME_PREFIX.sub("", _BYLINE_PREFIX.sub("", value)).strip(" ,|")
+    value = _AFTER_NAME.sub("", value)
+    value = _ROLE_AFTER_COMMA.sub("", value)
+    value = re.sub(r"\s*\(([^)]*)\)$", lambda m: "" if m[1].strip().lower() in value.lower()[: m.start()].lower() else m[0], value)
+    value = value.strip(" ,|:;-")
+    if not value or len(value) > 200 or not any(ch.isalpha() for ch in value) or _NOT_A_NAME.search(value):
         return None
     return value
 
 
-def _author(tree: LexborHTMLParser, meta: dict[str, str], articles: list[dict[str, Any]]) -> str | None:
+# Elements that hold the byline's name, most specific first.
+_AUTHOR_SELECTORS = (
+    '[rel="author"]',
+    '[itemprop="author"] [itemprop="name"]',
+    '[itemprop="author"]',
+    'a[href*="/author/"]',
+    'a[href*="/authors/"]',
+    '[class*="author-name" i]',
+    '[class*="authorname" i]',
+    '[class*="author__name" i]',
+    '[class*="byline" i] a',
+    '[class*="byline" i]',
+    '[class*="author" i]',
+    '[data-author]',
+)
+_MAX_BYLINE_WORDS = 8
+
+
+def _author_from_elements(tree: LexborHTMLParser) -> str | None:
+    for selector in _AUTHOR_SELECTORS:
+        for node in tree.css(selector)[:5]:
+            if selector == "[data-author]":
+                text = node.attributes.get("data-author") or ""
+            else:
+                text = node.text(separator=" ")
+            if not text or len(text) > 300:
+                continue
+            found = _clean_author(text)
+            if found and len(found) <= 80 and len(found.split()) <= _MAX_BYLINE_WORDS:
+                return found
+    return None
+
+
+def _author(tree: LexborHTMLParser, meta: dict[str, str], articles: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> str | None:
     for node in articles[:3]:
-        found = _clean_author(_name_of(node.get("author") or node.get("creator")))
+        found = _clean_author(_name_of(node.get("author") or node.get("creator"), by_id))
         if found:
             return found
     for key in _AUTHOR_META_KEYS:
         found = _clean_author(meta.get(key))
         if found:
             return found
-    for selector in ('[rel="author"]', '[itemprop="author"]', '[class*="byline"]', '[class*="author-name"]'):
-        node = tree.css_first(selector)
-        if node is not None:
-            found = _clean_author(node.text(separator=" "))
-            if found and len(found) <= 80:
+    # Twitter card "label/data" pairs: <meta name="twitter:label1" content="Written by"> + twitter:data1.
+    for number in "12":
+        if (meta.get(f"twitter:label{number}") or "").strip().lower() in ("written by", "author", "by"):
+            found = _clean_author(meta.get(f"twitter:data{number}"))
+            if found:
                 return found
-    return None
+    return _author_from_elements(tree)
 
 
 def _language(tree: LexborHTMLParser, meta: dict[str, str]) -> str | None:
@@ -210,19 +272,43 @@ def _first_text(tree: LexborHTMLParser, selector: str) -> str | None:
     return _squash(node.text(separator=" ")) if node is not None else None
 
 
+def _title_segments(title: str) -> list[str]:
+    return [part for part in _TITLE_SEPARATORS.split(title) if part.strip()]
+
+
+def _names_site(segment: str, site_key: str) -> bool:
+    return bool(site_key) and site_key in segment.lower().replace(" ", "")
+
+
+def _heading_agrees(heading: str, stated: str) -> bool:
+    """True when the visible heading is the stated title or part of it, but not just its last segment (on
+    "Story | Site" pages an ``<h1>`` holding the site's name is the logo, not the page's title)."""
+    heading_key, stated_key = heading.casefold(), stated.casefold()
+    if heading_key == stated_key:
+        return True
+    if heading_key not in stated_key:
+        return False
+    segments = _title_segments(stated)
+    return not (len(segments) > 1 and segments[-1].strip().casefold() == heading_key)
+
+
 def _title(tree: LexborHTMLParser, meta: dict[str, str], articles: list[dict[str, Any]], site: str | None) -> str | None:
-    for node in articles[:1]:
-        headline = node.get("headline")
-        if isinstance(headline, str) and _squash(headline):
-            return _squash(headline)
-    for key in ("og:title", "twitter:title", "headline", "dc.title"):
-        if meta.get(key):
-            return clean_title(meta[key], site)
-    heading = _first_text(tree, "h1")
-    if heading:
-        return heading
-    title = _first_text(tree, "title")
-    return clean_title(title, site) if title else None
+    """The page's own title: the main heading readers see when the title the page states for machines
+    (``<title>``, Open Graph, JSON-LD headline) agrees with it; else the stated title without the site's name."""
+    headline = next((h for h in (n.get("headline") for n in articles[:1]) if isinstance(h, str)), None)
+    tag_title = _first_text(tree, "title")
+    stated = [_squash(html.unescape(t)) for t in (tag_title, meta.get("og:title"), meta.get("twitter:title"), headline) if t]
+    stated = [t for t in stated if t]
+    headings = [h for h in (_squash(node.text(separator=" ")) for node in tree.css("h1")[:5]) if len(h) >= 2]
+    for heading in headings:
+        if any(_heading_agrees(heading, title) for title in stated):
+            return heading
+    if not stated:
+        return headings[0] if headings else None
+    site_key = (site or "").lower().replace("www.", "").split(".")[0].replace(" ", "")
+    segments = _title_segments(stated[0])
+    kept = [part for part in segments if not _names_site(part, site_key)] or segments
+    return kept[0].strip() if kept else stated[0]
 
 
 def _image(meta: dict[str, str], articles: list[dict[str, Any]], base: str | None) -> str | None:
@@ -268,7 +354,8 @@ def read_metadata(tree: LexborHTMLParser, url: str | None = None) -> PageMetadat
     publisher = next((_name_of(n.get("publisher")) for n in articles[:1] if n.get("publisher")), None)
     found.site = _squash(meta.get("og:site_name") or publisher) or site_of(found.canonical_url or url)
     found.title = _title(tree, meta, articles, found.site)
-    found.author = _author(tree, meta, articles)
+    by_id = {n["@id"]: n for n in found.json_ld if isinstance(n.get("@id"), str)}
+    found.author = _author(tree, meta, articles, by_id)
     found.language = _language(tree, meta)
     found.description = _squash(meta.get("description") or meta.get("og:description")) or None
     return found

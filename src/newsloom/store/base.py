@@ -24,6 +24,7 @@ __all__ = [
     "DayCount",
     "SourceRecord",
     "BatchExtras",
+    "StoryRow",
 ]
 
 
@@ -75,6 +76,23 @@ class DayCount:
 
 
 @dataclass(slots=True)
+class StoryRow:
+    """A story as stored: what the clusterer knows of it (counts are of canonical articles: copies never count)."""
+
+    id: str
+    title: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+    article_count: int
+    top_terms: list[str] = field(default_factory=list)
+    top_entities: list[str] = field(default_factory=list)
+    volume_per_day: dict[str, int] = field(default_factory=dict)
+    volume_per_hour: dict[str, int] = field(default_factory=dict)
+    archived: bool = False
+    source_count: int = 0  # filled in on read: distinct sites among the story's articles
+
+
+@dataclass(slots=True)
 class BatchExtras:
     """What the later stages add to a batch's transaction besides the articles, so it commits or fails with them."""
 
@@ -84,6 +102,9 @@ class BatchExtras:
     signatures: list[tuple[str, bytes, datetime | None]] = field(default_factory=list)
     # stored article id -> its new duplicate_of, when an older copy arrived and became the group's canonical
     repointed: dict[str, str | None] = field(default_factory=dict)
+    # stories created or changed by this batch, and stories absorbed into another (old id -> surviving id)
+    stories: list[StoryRow] = field(default_factory=list)
+    merged_stories: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -137,6 +158,18 @@ class Store(ABC):
     def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
         """(article id, signature, published_at, duplicate_of) of every indexed article, in the order indexed:
         what ``DuplicateIndex.load`` rebuilds the index from."""
+
+    @abstractmethod
+    def get_story(self, story_id: str) -> StoryRow:
+        """The story, or ``NotFoundError``."""
+
+    @abstractmethod
+    def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
+        """Stories with the most canonical articles (seen since ``since``), most recent first among equals."""
+
+    @abstractmethod
+    def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
+        """The story's canonical articles in time order, oldest first."""
 
     @abstractmethod
     def copies_of(self, article_id: str) -> list[Article]:

@@ -8,6 +8,7 @@ Migrations take an advisory lock, so workers starting together apply each one ex
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -16,7 +17,7 @@ from typing import Any
 from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import parse_query
-from .base import ArticleCount, BatchExtras, DayCount, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .base import ArticleCount, BatchExtras, DayCount, StoryRow, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
 from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso, row_to_article
 from .sqlite import MATCH_END, MATCH_START
 
@@ -115,6 +116,23 @@ POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    ("0004_stories", """
+        CREATE TABLE stories (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            first_seen TEXT,
+            last_seen TEXT,
+            article_count INTEGER NOT NULL,
+            top_terms TEXT NOT NULL,
+            top_entities TEXT NOT NULL,
+            volume_per_day TEXT NOT NULL,
+            volume_per_hour TEXT NOT NULL,
+            archived INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX stories_size ON stories (article_count DESC, last_seen DESC);
+        CREATE INDEX stories_last_seen ON stories (last_seen);
+        """),
 ]
 
 
@@ -222,7 +240,7 @@ class PostgresStore(Store):
         if checkpoint is not None:
             checkpoints[checkpoint[0]] = checkpoint[1]
         batch = list({article.id: article for article in articles}.values())
-        if not batch and not checkpoints and not extras.signatures and not extras.repointed:
+        if not batch and not checkpoints and not extras.signatures and not extras.repointed and not extras.stories:
             return UpsertResult()
         now = datetime.now(timezone.utc).isoformat()
         # Lock rows in id order so two workers upserting overlapping batches cannot deadlock.
@@ -275,6 +293,25 @@ class PostgresStore(Store):
                 )
             for article_id, duplicate_of in extras.repointed.items():
                 db.execute("UPDATE articles SET duplicate_of = %s WHERE id = %s", (duplicate_of, article_id))
+            for story in extras.stories:
+                values = (
+                    story.id, story.title, iso(story.first_seen), iso(story.last_seen), story.article_count,
+                    json.dumps(story.top_terms), json.dumps(story.top_entities), json.dumps(story.volume_per_day),
+                    json.dumps(story.volume_per_hour), int(story.archived), now,
+                )
+                db.execute(
+                    "INSERT INTO stories (id, title, first_seen, last_seen, article_count, top_terms, top_entities, "
+                    "volume_per_day, volume_per_hour, archived, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET title = excluded.title, first_seen = excluded.first_seen, "
+                    "last_seen = excluded.last_seen, article_count = excluded.article_count, "
+                    "top_terms = excluded.top_terms, top_entities = excluded.top_entities, "
+                    "volume_per_day = excluded.volume_per_day, volume_per_hour = excluded.volume_per_hour, "
+                    "archived = excluded.archived, updated_at = excluded.updated_at",
+                    values,
+                )
+            for absorbed, survivor in extras.merged_stories.items():
+                db.execute("UPDATE articles SET story_id = %s WHERE story_id = %s", (survivor, absorbed))
+                db.execute("DELETE FROM stories WHERE id = %s", (absorbed,))
             return result
 
         return self._write(apply)
@@ -368,6 +405,45 @@ class PostgresStore(Store):
         )
         articles = {a.id: a for a in self.get_articles([row["canonical"] for row in rows])}
         return [ArticleCount(articles[row["canonical"]], int(row["views"])) for row in rows if row["canonical"] in articles]
+
+    # -- stories ----------------------------------------------------------------------------------------------
+    _STORY_COLUMNS = ("s.id, s.title, s.first_seen, s.last_seen, s.article_count, s.top_terms, s.top_entities, "
+                      "s.volume_per_day, s.volume_per_hour, s.archived, "
+                      "(SELECT count(DISTINCT a.site) FROM articles a WHERE a.story_id = s.id "
+                      "AND a.duplicate_of IS NULL) AS source_count")
+
+    @staticmethod
+    def _story_from_row(row) -> StoryRow:  # noqa: ANN001
+        return StoryRow(
+            id=row["id"], title=row["title"], first_seen=parse_iso(row["first_seen"]),
+            last_seen=parse_iso(row["last_seen"]), article_count=row["article_count"],
+            top_terms=json.loads(row["top_terms"]), top_entities=json.loads(row["top_entities"]),
+            volume_per_day=json.loads(row["volume_per_day"]), volume_per_hour=json.loads(row["volume_per_hour"]),
+            archived=bool(row["archived"]), source_count=row["source_count"],
+        )
+
+    def get_story(self, story_id: str) -> StoryRow:
+        rows = self._read(f"SELECT {self._STORY_COLUMNS} FROM stories s WHERE s.id = %s", (story_id,))
+        if not rows:
+            raise NotFoundError(f"no story with id {story_id!r}")
+        return self._story_from_row(rows[0])
+
+    def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
+        where, params = ("WHERE s.last_seen >= %s", [iso(since)]) if since else ("", [])
+        rows = self._read(
+            f"SELECT {self._STORY_COLUMNS} FROM stories s {where} "
+            "ORDER BY s.article_count DESC, s.last_seen DESC, s.id LIMIT %s",
+            params + [limit],
+        )
+        return [self._story_from_row(row) for row in rows]
+
+    def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
+        rows = self._read(
+            f"SELECT {self._COLUMNS} FROM articles WHERE story_id = %s AND duplicate_of IS NULL "
+            "ORDER BY sort_time, rowid LIMIT %s",
+            (story_id, limit),
+        )
+        return [row_to_article(row) for row in rows]
 
     # -- duplicates -------------------------------------------------------------------------------------------
     def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:

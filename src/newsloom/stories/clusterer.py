@@ -71,13 +71,13 @@ class StoryOptions:
     merge_similarity: float = 0.55
     entity_weight: float = 0.35
     title_weight: float = 2.0
-    max_body_chars: int = 6_000
-    article_terms: int = 100
-    centroid_terms: int = 150
-    index_terms: int = 30
-    query_terms: int = 30
-    postings_budget: int = 3_000
-    candidates: int = 24
+    max_body_chars: int = 2_500
+    article_terms: int = 60
+    centroid_terms: int = 100
+    index_terms: int = 20
+    query_terms: int = 15
+    postings_budget: int = 800
+    candidates: int = 10
     grace_days: float = 2.0
     decay_days: float = 20.0
     window_days: float = 60.0
@@ -435,7 +435,7 @@ class StoryClusterer:
             posting = postings.get(term)
             if not posting:
                 continue
-            if len(posting) > budget and partial:
+            if len(posting) > budget // 2 and partial:
                 continue  # too common to discriminate, and rarer terms already found candidates
             weight = vector[term]
             for story_id, story_weight in posting.items():
@@ -473,7 +473,7 @@ class StoryClusterer:
         # Ambiguous: trust the story only if the article is close to one of its own articles.
         probe = _Member("", "", vector, entities, published, 0)
         best_id, best_score = None, options.member_similarity
-        for story_id, score in scored:
+        for story_id, score in scored[:3]:  # the nearest few stories are enough, and keep the cost flat
             if score < options.ambiguous_similarity:
                 break
             story = self._stories[story_id]

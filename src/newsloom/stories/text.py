@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 
 __all__ = [
@@ -60,6 +61,7 @@ _CAPITALISED_RUN = re.compile(
 _SENTENCE_END = frozenset(".!?:;\"“”'‘’|•—–-")
 
 
+@lru_cache(maxsize=262_144)  # words repeat a lot: the cache makes tokenising several times faster
 def normalise_word(word: str) -> str:
     """Lower-case, drop possessives and a plural "s" so that "earthquakes" and "earthquake" meet."""
     word = word.lower().replace("’", "'").strip("'-")
@@ -72,12 +74,8 @@ def normalise_word(word: str) -> str:
 
 def words_of(text: str) -> list[str]:
     """Content words of ``text``: normalised, stop words and one-letter tokens removed."""
-    words = []
-    for raw in _WORD.findall(text):
-        word = normalise_word(raw)
-        if len(word) > 1 and word not in STOPWORDS:
-            words.append(word)
-    return words
+    normalised = map(normalise_word, _WORD.findall(text))
+    return [word for word in normalised if len(word) > 1 and word not in STOPWORDS]
 
 
 def _starts_sentence(text: str, position: int) -> bool:
@@ -184,8 +182,7 @@ def cosine(left: Mapping[str, float], right: Mapping[str, float]) -> float:
     """Dot product of two unit vectors (iterates over the shorter one)."""
     if len(left) > len(right):
         left, right = right, left
-    get = right.get
-    return sum(weight * get(term, 0.0) for term, weight in left.items())
+    return sum([left[term] * right[term] for term in left.keys() & right.keys()])
 
 
 def top_terms(vector: Mapping[str, float], count: int) -> list[str]:
