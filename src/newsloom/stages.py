@@ -8,13 +8,16 @@ up where the last one stopped: nothing is re-clustered or re-indexed from scratc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Protocol
 
+from .errors import NotFoundError
 from .model import Article
-from .store.base import BatchExtras, Store
+from .store.base import BatchExtras, Store, StoryRow
 
-__all__ = ["Batch", "Stage", "DedupStage", "EnrichStage", "default_stages"]
+__all__ = ["Batch", "Stage", "DedupStage", "EnrichStage", "StoriesStage", "default_stages"]
 
 
 @dataclass(slots=True)
@@ -80,6 +83,87 @@ class EnrichStage:
         batch.articles = enrich(batch.articles, self.entities, resolver=self.resolver, n_process=self.n_process)
 
 
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _publication_order(article: Article) -> tuple[bool, datetime]:
+    value = article.published_at
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return (value is None, value or _EARLIEST)
+
+
+def _story_row(record) -> StoryRow:  # noqa: ANN001 - a stories.StoryRecord
+    return StoryRow(
+        id=record.id, title=record.title, first_seen=record.first_seen, last_seen=record.last_seen,
+        article_count=record.article_count, top_terms=list(record.top_terms), top_entities=list(record.top_entities),
+        volume_per_day=dict(record.volume_per_day), volume_per_hour=dict(record.volume_per_hour),
+        archived=record.archived,
+    )
+
+
+class StoriesStage:
+    """Assigns each canonical article to a story, in publication order, with the streaming clusterer.
+
+    Copies join the story of their canonical article and never count in a story's size. The clusterer's state
+    is saved with every batch (a checkpoint in the same transaction), so the next run continues the stream
+    instead of re-clustering the corpus.
+    """
+
+    STATE_KEY = "stories:clusterer-state"
+
+    def __init__(self) -> None:
+        self._clusterer = None
+
+    def _load(self, store: Store):  # noqa: ANN202
+        from .stories import StoryClusterer
+
+        if self._clusterer is None:
+            saved = store.get_checkpoint(self.STATE_KEY)
+            self._clusterer = StoryClusterer.from_state(json.loads(saved)) if saved else StoryClusterer()
+        return self._clusterer
+
+    def _story_of_canonical(self, canonical_id: str, in_batch: dict[str, Article], store: Store) -> str | None:
+        if canonical_id in in_batch:
+            return in_batch[canonical_id].story_id
+        try:
+            return self._clusterer.story_of(canonical_id)
+        except NotFoundError:
+            try:
+                return store.get_article(canonical_id).story_id
+            except NotFoundError:
+                return None
+
+    def __call__(self, batch: Batch, store: Store) -> None:
+        clusterer = self._load(store)
+        merged: dict[str, str] = {}
+        touched: set[str] = set()
+        canonical = [a for a in batch.articles if a.duplicate_of is None]
+        for article in sorted(canonical, key=_publication_order):
+            assignment = clusterer.add(article.id, article.title, article.text, article.published_at, article.entities)
+            article.story_id = assignment.story_id
+            touched.add(assignment.story_id)
+            for absorbed in assignment.merged_from:
+                merged[absorbed] = assignment.story_id
+        # A story absorbed later in the batch may have absorbed others before: follow each chain to its end.
+        for absorbed in list(merged):
+            survivor = merged[absorbed]
+            while survivor in merged:
+                survivor = merged[survivor]
+            merged[absorbed] = survivor
+        in_batch = {a.id: a for a in batch.articles}
+        for article in batch.articles:
+            if article.story_id in merged:
+                article.story_id = merged[article.story_id]
+        for article in batch.articles:
+            if article.duplicate_of is not None:
+                article.story_id = self._story_of_canonical(article.duplicate_of, in_batch, store)
+        live = [clusterer.story(story_id) for story_id in touched - set(merged)]
+        batch.extras.stories.extend(_story_row(record) for record in live + clusterer.pop_archived())
+        batch.extras.merged_stories.update(merged)
+        batch.extras.checkpoints[self.STATE_KEY] = json.dumps(clusterer.to_state(), separators=(",", ":"))
+
+
 def default_stages(*, entities: bool | None = None, n_process: int = 1) -> list[Stage]:
     """The stages every ingest runs after extraction, in order."""
-    return [DedupStage(), EnrichStage(entities=entities, n_process=n_process)]
+    return [DedupStage(), EnrichStage(entities=entities, n_process=n_process), StoriesStage()]

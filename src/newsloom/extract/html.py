@@ -460,23 +460,53 @@ def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> l
     return teasers
 
 
-def _page_type(metadata: PageMetadata, paragraphs: list[str]) -> str:
-    """"article" or "other", from what the page declares and the shape of its text."""
-    long_paragraphs = sum(1 for p in paragraphs if len(p) >= 80)
-    words = sum(len(p.split()) for p in paragraphs)
+# Page-type evidence and its weight (log-odds of "article"), fitted as a logistic regression on general page
+# properties over the WCXB dev pages (7 page types) and rounded; 5-fold cross-validated accuracy 0.85.
+_NOT_ARTICLE_SCHEMA_TYPES = frozenset(
+    {
+        "product", "offer", "itemlist", "collectionpage", "searchresultspage", "discussionforumposting", "qapage",
+        "question", "softwareapplication",
+    }
+)
+_NOT_ARTICLE_OG_TYPES = frozenset({"product", "profile", "video.other", "music.song", "business.business"})
+_YEAR_IN_PATH = re.compile(r"/(?:19|20)\d\d/")
+_ARTICLE_PRIOR = -2.5
+
+
+def _slug_of(url: str | None) -> str:
+    path = (url or "").split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    return path.rsplit("/", 1)[-1] if path.count("/") > 2 else ""
+
+
+def _article_score(metadata: PageMetadata, paragraphs: list[str], url: str | None, has_date: bool) -> float:
+    """Log-odds that the page is an article (a story, post or guide) rather than a product, listing, forum,
+    service or documentation page."""
     characters = sum(len(p) for p in paragraphs)
-    score = 0.0
-    if metadata.declares_article:
-        score += 2
-    if (metadata.og_type or "").lower() in ("website", "product", "profile", "video.other", "music.song"):
-        score -= 1
-    if long_paragraphs >= 3:
-        score += 1
-    if words >= 250 or characters >= 1200:
-        score += 1
-    if long_paragraphs == 0:
-        score -= 2
-    return "article" if score >= 2 else "other"
+    words = sum(len(p.split()) for p in paragraphs)
+    long_paragraphs = sum(1 for p in paragraphs if len(p) >= 80)
+    og_type = (metadata.og_type or "").lower()
+    score = _ARTICLE_PRIOR
+    score += 1.6 if metadata.declares_article else 0.0
+    score -= 0.5 if og_type == "website" else 0.0
+    score -= 0.7 if og_type in _NOT_ARTICLE_OG_TYPES else 0.0
+    score -= 1.5 if metadata.json_ld_types & _NOT_ARTICLE_SCHEMA_TYPES else 0.0
+    score += 0.8 if metadata.author else 0.0
+    score += 0.3 if has_date else 0.0
+    score += 0.2 if long_paragraphs >= 6 else 0.0
+    score += 0.9 if words >= 600 else 0.0
+    score += 0.7 if paragraphs and characters / len(paragraphs) >= 120 else 0.0
+    # Articles live at descriptive slugs ("/how-to-plant-tulips-in-autumn") and dated paths.
+    if url:
+        score += 1.5 if _slug_of(url).count("-") >= 3 else 0.0
+        score += 0.6 if _YEAR_IN_PATH.search(url) else 0.0
+    else:
+        score += 0.75  # no address to read: half the slug's weight, neither evidence for nor against
+    return score
+
+
+def _page_type(metadata: PageMetadata, paragraphs: list[str], url: str | None = None, has_date: bool = False) -> str:
+    """"article" or "other", from what the page declares, its address and the shape of its text."""
+    return "article" if _article_score(metadata, paragraphs, url or metadata.canonical_url, has_date) > 0 else "other"
 
 
 def _check_size(content: bytes | str) -> None:
@@ -520,6 +550,6 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
         published_at_confidence=date.confidence,
         language=metadata.language,
         image=metadata.image,
-        page_type=_page_type(metadata, paragraphs),
+        page_type=_page_type(metadata, paragraphs, url, date.value is not None),
         teasers=teasers,
     )
