@@ -124,3 +124,30 @@ def test_analyze_fixture_entities_keyphrases_summary():
     assert not any(name == "Netanyahu" for name, _ in entities)  # resolved to the full name
     assert record["language"] == "en"
     assert record["keyphrases"] and record["summary"].startswith("The tension between")
+
+
+def test_stories_cluster_contract_and_list(tmp_path):
+    sample = REPO / "tests" / "fixtures" / "news" / "ecbplus-sample.jsonl"
+    records = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines() if line.strip()]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(json.dumps({"id": f"doc{n}", "title": r["title"], "text": r["text"]})
+                                for n, r in enumerate(records)) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = run("stories", "cluster", str(source), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [f"doc{n}" for n in range(len(records))]
+    assert all(line["story_id"] for line in lines)
+    assert 1 < len({line["story_id"] for line in lines}) < len(records)  # some grouping, not one blob
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "x"}\nnot json\n')
+    failed = run("stories", "cluster", str(bad), "--out", str(tmp_path / "x.jsonl"))
+    assert failed.returncode == 2 and "line 2" in failed.stderr
+    db = tmp_path / "s.db"
+    data = tmp_path / "articles.jsonl"
+    data.write_text("\n".join(json.dumps({"url": r.get("url") or f"https://ecb.example/{n}", "title": r["title"],
+                                          "text": r["text"]}) for n, r in enumerate(records)) + "\n")
+    assert run("--db", str(db), "ingest", str(data), "--no-entities").returncode == 0
+    listed = run("--db", str(db), "stories", "list", "--format", "jsonl")
+    stories = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert stories and sum(s["articles"] for s in stories) == len(records)

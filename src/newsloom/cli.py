@@ -156,6 +156,53 @@ def dedup(input_path: Path, output_path: Path) -> None:
     stderr.print(f"{summary.articles} articles, {summary.duplicates} duplicates")
 
 
+@main.group()
+def stories() -> None:
+    """Stories: articles clustered into events as they stream in."""
+
+
+@stories.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--format", "output_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.pass_context
+@_fail_cleanly
+def stories_list(ctx: click.Context, limit: int, output_format: str) -> None:
+    """The largest stories in the store (canonical articles only: copies never count)."""
+    store = open_store(ctx.find_root().obj["db"])
+    try:
+        rows = store.top_stories(limit=limit)
+    finally:
+        store.close()
+    for story in rows:
+        if output_format == "jsonl":
+            click.echo(json.dumps({
+                "id": story.id, "title": story.title, "articles": story.article_count, "sources": story.source_count,
+                "first_seen": story.first_seen.isoformat() if story.first_seen else None,
+                "last_seen": story.last_seen.isoformat() if story.last_seen else None,
+                "top_entities": story.top_entities}, ensure_ascii=False))
+        else:
+            span = ""
+            if story.first_seen and story.last_seen:
+                span = f"  {story.first_seen.date().isoformat()} – {story.last_seen.date().isoformat()}"
+            click.echo(f"{story.article_count:4d} articles {story.source_count:3d} sources  {story.title}{span}  "
+                       f"id={story.id}")
+    if not rows:
+        stderr.print("no stories yet: ingest some articles first")
+
+
+@stories.command("cluster")
+@click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(path_type=Path))
+@click.option("--out", "output_path", required=True, type=click.Path(path_type=Path),
+              help="Where to write {id, story_id} lines, one per input line, in order.")
+@_fail_cleanly
+def stories_cluster(input_path: Path, output_path: Path) -> None:
+    """Cluster {id, title, text, published_at?, url?} lines in the order given, on a fresh in-memory state."""
+    from .stories import cluster_jsonl
+
+    clusterer = cluster_jsonl(input_path, output_path)
+    stderr.print(f"{clusterer.sequence} articles in {len(clusterer.stories()) + len(clusterer.pop_archived())} stories")
+
+
 def _as_text(record: dict[str, Any]) -> str:
     lines = [f"# {record['title']}", ""]
     for key in ("source", "url", "author", "published_at", "published_at_source", "language"):
