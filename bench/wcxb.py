@@ -15,7 +15,8 @@ Metric, as the WCXB README describes it:
 * snippets: ``with`` snippets must appear in the extraction, ``without`` snippets (boilerplate) must not. A snippet
   "appears" when its word sequence (same tokenisation) is a contiguous part of the extraction's word sequence.
   Reported as the share of ``with`` snippets found and the share of ``without`` snippets kept out.
-* title: exact match after Unicode (NFKC) and whitespace normalisation, ignoring case, on pages with a title.
+* title: exact match after Unicode (NFKC) and whitespace normalisation, typographic quotes and dashes read as
+  ASCII ones, ignoring case, on pages with a title.
 * author: the same normalisation, a leading "By" dropped, on pages with an author; counted right when the set of
   names matches (split on commas, "&" and "and"), so "A and B" equals "A, B".
 * date: the day ("%Y-%m-%d") against ``publish_date``; "day accuracy" on pages with a reference date, and the
@@ -128,8 +129,13 @@ def body_score(predicted: str, truth: dict) -> BodyScore:
     )
 
 
+_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-", "\u00b6": " "})
+
+
 def normalized(text: str | None) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text or "")).strip().casefold()
+    """NFKC, typographic quotes and dashes as ASCII, pilcrow anchors dropped, whitespace squashed, case folded."""
+    text = unicodedata.normalize("NFKC", text or "").translate(_TYPOGRAPHY)
+    return _SPACE.sub(" ", text).strip().casefold()
 
 
 def title_matches(found: str | None, reference: str) -> bool:

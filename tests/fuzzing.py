@@ -25,8 +25,8 @@ import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 from newsloom.errors import NewsloomError
@@ -143,7 +143,7 @@ def _read(path: Path) -> bytes:
     return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
-@lru_cache(maxsize=None)
+@cache
 def html_seeds() -> tuple[bytes, ...]:
     pages = [_read(p) for p in sorted((FIXTURES / "html" / "scrapinghub").glob("*.html*"))]
     # Pages are 10-200 kB; the smaller ones keep the run fast, the biggest two keep the real sizes in play.
@@ -151,19 +151,19 @@ def html_seeds() -> tuple[bytes, ...]:
     return tuple(pages[:8] + pages[-2:])
 
 
-@lru_cache(maxsize=None)
+@cache
 def text_seeds() -> tuple[bytes, ...]:
     return tuple(_read(p) for p in sorted((FIXTURES / "text").rglob("*.txt")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def feed_seeds() -> tuple[bytes, ...]:
     names = ("atom.xml", "rss091.xml", "rss1-rdf.xml", "rss2.xml", "jsonfeed.json", "billion-laughs.xml",
              "external-entity.xml")
     return tuple(_read(FIXTURES / "sources" / name) for name in names)
 
 
-@lru_cache(maxsize=None)
+@cache
 def sitemap_seeds() -> tuple[bytes, ...]:
     xml = [_read(FIXTURES / "sources" / name) for name in ("sitemap.xml", "news-sitemap.xml")]
     index = (b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -173,7 +173,7 @@ def sitemap_seeds() -> tuple[bytes, ...]:
     return tuple(xml + [index, text, gzip.compress(xml[1])])
 
 
-@lru_cache(maxsize=None)
+@cache
 def opml_seeds() -> tuple[bytes, ...]:
     return (_read(FIXTURES / "sources" / "feeds.opml"),)
 
@@ -183,7 +183,7 @@ def _records() -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@lru_cache(maxsize=None)
+@cache
 def jsonl_seeds() -> tuple[bytes, ...]:
     records = _records()[:4]
     lines = [json.dumps({"url": r.get("url"), "title": r.get("title"), "text": r["text"],
@@ -191,7 +191,7 @@ def jsonl_seeds() -> tuple[bytes, ...]:
     return ("\n".join(lines).encode("utf-8"), (FIXTURES / "news" / "ecbplus-sample.jsonl").read_bytes()[:20_000])
 
 
-@lru_cache(maxsize=None)
+@cache
 def csv_seeds() -> tuple[bytes, ...]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["url", "title", "text", "published_at", "source"])
@@ -202,11 +202,11 @@ def csv_seeds() -> tuple[bytes, ...]:
     return (buffer.getvalue().encode("utf-8"),)
 
 
-@lru_cache(maxsize=None)
+@cache
 def warc_seeds() -> tuple[bytes, ...]:
     from newsloom.sources.warc import WarcPage, write_warc
 
-    crawled = datetime(2024, 3, 26, 8, 0, tzinfo=timezone.utc)
+    crawled = datetime(2024, 3, 26, 8, 0, tzinfo=UTC)
     pages = [WarcPage(f"https://pages.example/{n}", page[:6000], crawled) for n, page in enumerate(html_seeds()[:3])]
     pages += [WarcPage(f"https://wet.example/{n}", text[:4000], crawled, wet=True) for n, text in enumerate(text_seeds()[:2])]
     pages.append(WarcPage("https://pages.example/gz", gzip.compress(html_seeds()[0][:3000]), crawled,
@@ -272,8 +272,8 @@ def run_opml(data: bytes) -> object:
 
 
 def _read_file_items(data: bytes, name: str) -> list[object]:
-    from newsloom.sources.files import SourceError, read_path
     from newsloom.model import Article
+    from newsloom.sources.files import SourceError, read_path
 
     path = _Scratch.path(name)
     path.write_bytes(data)
@@ -352,7 +352,7 @@ def outcome_of(target: Target, data: bytes) -> tuple[str, str | None]:
         if not str(exc).strip():
             return "failure", f"{type(exc).__name__} without a message"
         return "refused", type(exc).__name__
-    except BaseException as exc:  # noqa: BLE001  (anything else is exactly what we are looking for)
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         described = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from newsloom.errors import InputError  # noqa: E402
-from newsloom.web import create_app  # noqa: E402
-from newsloom.web.security import AccessSettings, RateLimiter  # noqa: E402
+from newsloom.errors import InputError
+from newsloom.web import create_app
+from newsloom.web.security import AccessSettings, RateLimiter
 
 pytestmark = pytest.mark.reliability
 

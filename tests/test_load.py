@@ -17,7 +17,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -29,11 +28,11 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 
-from newsloom.pipeline import ingest_articles  # noqa: E402
-from newsloom.sources.files import article_from_record  # noqa: E402
-from newsloom.store import SQLiteStore  # noqa: E402
+from newsloom.pipeline import ingest_articles
+from newsloom.sources.files import article_from_record
+from newsloom.store import SQLiteStore
 
-from .corpus import article_record  # noqa: E402
+from .corpus import article_record
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.server]
 

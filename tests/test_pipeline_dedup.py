@@ -113,3 +113,36 @@ def test_reader_shows_also_published_by(tmp_path):
     api = client.get(f"/api/articles/{original.id}/copies").json()
     assert [a["id"] for a in api["articles"]] == [copy.id]
     store.close()
+
+
+def test_story_state_survives_runs(tmp_path):
+    """Clustering in two runs (the state saved and reloaded between them) gives what one continuous run gives."""
+    from newsloom.stages import StoriesStage
+
+    sample = Path(__file__).parent / "fixtures" / "news" / "ecbplus-sample.jsonl"
+    reports = [json.loads(line) for line in sample.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def articles():
+        return [record(r["url"] or f"https://ecb.example/{n}", r["text"], DAY + timedelta(hours=n), title=r["title"])
+                for n, r in enumerate(reports)]
+
+    def grouping(store):
+        stories = {}
+        for article in store.latest_articles(limit=100):
+            stories.setdefault(article.story_id, set()).add(article.url)
+        return sorted(sorted(group) for group in stories.values())
+
+    one_run = SQLiteStore(tmp_path / "one.db")
+    ingest_articles(articles(), one_run, stages=[DedupStage(), StoriesStage()])
+    expected = grouping(one_run)
+    assert 1 < len(expected) < len(reports)
+    one_run.close()
+    split = len(reports) - 3
+    first = SQLiteStore(tmp_path / "two.db")
+    ingest_articles(articles()[:split], first, stages=[DedupStage(), StoriesStage()])
+    first.close()
+    second = SQLiteStore(tmp_path / "two.db")  # a new process would see only what was committed
+    ingest_articles(articles()[split:], second, stages=[DedupStage(), StoriesStage()])
+    assert grouping(second) == expected
+    assert sum(s.article_count for s in second.top_stories(limit=100)) == len(reports)
+    second.close()

@@ -129,8 +129,10 @@ def test_malformed_queries_are_query_errors(store, bad):
 
 def test_fts_operators_typed_by_users_are_plain_words(store):
     store.upsert_articles([make_article(1, text="NEAR the harbour the body was found", title="A")])
-    # Column filters and NEAR() are FTS5 syntax; in a user query they are just words.
-    assert store.search("body:harbour") == []
+    # Column filters and NEAR() are FTS5 syntax; in a user query they are words (an unknown field is an error).
+    with pytest.raises(QueryError, match="unknown field body:"):
+        store.search("body:harbour")
+    assert store.search('"body:harbour"') == []  # quoted: the phrase "body harbour", which the text does not hold
     assert len(store.search("NEAR harbour")) == 1
 
 
@@ -293,3 +295,113 @@ def test_stories_are_stored_merged_and_counted_without_copies(store):
     assert [a.id for a in store.story_articles("s-rafah")] == [a1.id, a2.id, a3.id]
     with pytest.raises(NotFoundError):
         store.get_story("s-gaza")
+
+
+# -- search filters, sort, entity boost and facets (the query language of search.py, on every backend) ----------------
+def _search_corpus(store):
+    """Five canonical articles and one copy, differing in site, author, language, story, date and entities."""
+    day = datetime(2024, 3, 10, tzinfo=timezone.utc)
+    netanyahu, hamas = EntityMention("Benjamin Netanyahu", "PERSON", 2), EntityMention("Hamas", "ORG")
+    specs = [  # n, site, author, language, story, days after 10 March, entities, text
+        (1, "bbc.co.uk", "Jane Smith", "en", "s-1", 0, [netanyahu, hamas], "Ceasefire talks in Cairo resume."),
+        (2, "news.bbc.co.uk", "John Doe", "en-GB", "s-1", 5, [hamas], "Ceasefire talks stall in Cairo."),
+        (3, "lemonde.fr", "Jeanne Dupont", "fr", "s-2", 10, [netanyahu], "Cessez-le-feu: ceasefire talks in Doha."),
+        (4, "x.com", None, "en", None, 25, [], "A post about ceasefire talks, Cairo and football."),
+        (5, "bbcxco.uk", "Jane Smithson", "en", None, 30, [], "Football results from the weekend."),
+    ]
+    articles = {}
+    for n, site, author, language, story, days, entities, text in specs:
+        article = make_article(n, text=text, title=f"Report {n}", author=author, language=language, story_id=story,
+                               entities=entities, published_at=day + timedelta(days=days), published_at_source="meta")
+        article.site = site
+        articles[n] = article
+    copy = make_article(6, text="Ceasefire talks in Cairo resume (copy).", title="Copy", entities=[netanyahu],
+                        published_at=day, published_at_source="meta")
+    copy.site, copy.duplicate_of = "copies.example", articles[1].id
+    store.upsert_articles([*articles.values(), copy])
+    return articles
+
+
+def _found(store, query, **kwargs):
+    return sorted(int(hit.article.title.split()[-1]) for hit in store.search(query, **kwargs))
+
+
+def test_search_field_filters(store):
+    _search_corpus(store)
+    assert _found(store, "ceasefire") == [1, 2, 3, 4]  # the copy (6) is collapsed into its canonical
+    assert _found(store, 'ceasefire entity:"Benjamin Netanyahu"') == [1, 3]
+    assert _found(store, 'entity:"Benjamin Netanyahu" entity:Hamas') == [1]  # entities: all must be mentioned
+    assert _found(store, "ceasefire site:bbc.co.uk") == [1, 2]  # subdomains too, but not bbcxco.uk
+    assert _found(store, "site:bbc.co.uk site:x.com") == [1, 2, 4]  # sites: either
+    assert _found(store, "site:BBC.co.uk_") == []  # LIKE wildcards in a value are plain characters
+    assert _found(store, 'author:"jane smith"') == [1, 5]  # case-insensitive, part of the name
+    assert _found(store, "author:%") == []
+    assert _found(store, "lang:en") == [1, 2, 4, 5]  # en-GB is English too
+    assert _found(store, "lang:fr ceasefire") == [3]
+    assert _found(store, "story:s-1") == [1, 2]
+    assert _found(store, "after:2024-03-15 before:2024-04-05") == [2, 3, 4]  # after: the day included
+    assert _found(store, "after:2024-03-15 before:2024-04-04") == [2, 3]  # before: the day left out
+    assert _found(store, "ceasefire cairo -football after:2024-03-11") == [2]
+    assert _found(store, "site:x.com -football") == []  # exclusions without words
+    assert _found(store, "lang:en -football") == [1, 2]
+
+
+def test_search_sort_by_date_and_filter_only_queries(store):
+    _search_corpus(store)
+    newest_first = [int(h.article.title.split()[-1]) for h in store.search("ceasefire sort:date")]
+    assert newest_first == [4, 3, 2, 1]
+    assert [int(h.article.title.split()[-1]) for h in store.search("lang:en", limit=2, offset=1)] == [4, 2]
+    hit = store.search("site:lemonde.fr")[0]
+    assert hit.snippet.startswith("Cessez-le-feu")  # no word to centre on: the opening words
+    assert MATCH_START + "ceasefire" + MATCH_END in store.search("site:lemonde.fr ceasefire")[0].snippet.lower()
+
+
+def test_search_boosts_articles_mentioning_the_named_entity(store):
+    text = "The cabinet met; Netanyahu spoke briefly."
+    plain, other, tagged = (make_article(n, title="Cabinet meets", text=text, url=f"https://example.org/b/{n}")
+                            for n in (1, 2, 3))
+    other.entities = [EntityMention("Yoav Gallant", "PERSON")]  # an entity the query does not name
+    tagged.entities = [EntityMention("Benjamin Netanyahu", "PERSON")]  # named by its surname
+    store.upsert_articles([plain, other, tagged])
+    hits = store.search("netanyahu")
+    assert hits[0].article.id == tagged.id
+    scores = {h.article.id: h.score for h in hits}
+    assert scores[plain.id] == pytest.approx(scores[other.id])  # same text, same score
+    assert scores[tagged.id] == pytest.approx(scores[plain.id] * 1.5)
+    assert [h.article.id for h in store.search('"benjamin netanyahu" OR netanyahu')][0] == tagged.id
+    assert store.search("netanyahu sort:date")[0].score == 0.0  # by date: no relevance score
+
+
+@pytest.mark.parametrize("bad", ["body:harbour", "site:", 'entity:""', "lang:english", "after:2024-13-01",
+                                 "after:2024-03-02 before:2024-03-01", "sort:popular", "-site:x.com", "x OR site:y"])
+def test_malformed_filters_are_query_errors_on_every_backend(store, bad):
+    store.upsert_articles([make_article(1)])
+    with pytest.raises(QueryError) as caught:
+        store.search(bad)
+    assert "position" in str(caught.value) or "after:" in str(caught.value)
+
+
+def test_hostile_filter_values_are_only_parameters(store):
+    _search_corpus(store)
+    for value in ["x'); DROP TABLE articles; --", '\\', "%' OR '1'='1", "%s", "?", "a\"b"]:
+        for field in ("site", "author", "story", "entity"):
+            quoted = value.replace('"', "")
+            try:
+                assert store.search(f'{field}:"{quoted}"') == []
+            except QueryError:
+                assert field == "site"  # not a host name: refused before any SQL
+    assert store.stats().articles == 6  # nothing was dropped
+
+
+def test_search_facets(store):
+    _search_corpus(store)
+    facets = store.search_facets("ceasefire")
+    assert {(f.value, f.count) for f in facets.sites} == {
+        ("bbc.co.uk", 1), ("news.bbc.co.uk", 1), ("lemonde.fr", 1), ("x.com", 1)}
+    assert [(f.value, f.count) for f in facets.languages][:1] == [("en", 2)]
+    assert [(e.name, e.articles) for e in facets.entities] == [("Benjamin Netanyahu", 2), ("Hamas", 2)]
+    assert [(f.value, f.count) for f in facets.months] == [("2024-04", 1), ("2024-03", 3)]
+    only_french = store.search_facets("lang:fr")
+    assert [f.value for f in only_french.sites] == ["lemonde.fr"]
+    with pytest.raises(QueryError):
+        store.search_facets("site:")

@@ -49,7 +49,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.server, 
 
 CHROMIUM = Path("/usr/bin/chromium")
 CANARY_HOST = "canary.invalid"
-ARTICLE_PAGES = 120  # of ~200 planted articles; each payload reaches an article page through every route
+ARTICLE_PAGES = 120  # of the ~160 canonical planted articles, in turn from each of the three routes
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 PAYLOADS = [line for line in (FIXTURES_DIR / "xss" / "payloads.txt").read_text(encoding="utf-8").splitlines() if line]
@@ -158,7 +158,7 @@ def _feed_document() -> bytes:
                      f"<description>{html.escape('Votes were counted nlxss through the night. ' + payload)}</description>"
                      f"<pubDate>Tue, 26 Mar 2024 08:00:00 GMT</pubDate></item>")
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{html.escape(PAYLOADS[0])}</title>'
-            f"<link>https://xss-feed.example/</link>{''.join(items)}</channel></rss>").encode("utf-8")
+            f"<link>https://xss-feed.example/</link>{''.join(items)}</channel></rss>").encode()
 
 
 def _plant_entities_and_teasers(batch: Batch, store: Store | None = None) -> None:

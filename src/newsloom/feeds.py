@@ -1,6 +1,9 @@
-"""Atom 1.0 feeds of articles (RFC 4287), for the reader's "Subscribe" links.
+"""Feeds of articles for the reader's "Subscribe" links: Atom 1.0 (RFC 4287), RSS 2.0 and JSON Feed 1.1.
 
-    render_atom_feed(AtomFeed(...), articles) -> str (an XML document)
+    render_atom_feed(AtomFeed(...), articles, article_url) -> str (an XML document)
+    render_rss_feed(AtomFeed(...), articles, article_url)  -> str (an XML document)
+    render_json_feed(AtomFeed(...), articles, article_url) -> str (a JSON document)
+    render_feed("atom" | "rss" | "json", ...)             -> (body, media type)
 
 The feed is built with ElementTree, so every title, summary and URL is XML-escaped by the serialiser; characters that
 XML 1.0 forbids (control characters that may survive in stored text) are removed first, because an escaped control
@@ -11,18 +14,28 @@ required ``<updated>`` then falls back to when newsloom fetched the page, never 
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 from .model import Article
 
-__all__ = ["AtomFeed", "render_atom_feed", "ATOM_MEDIA_TYPE", "article_excerpt", "body_without_headline", "is_http_url"]
+__all__ = [
+    "AtomFeed", "render_atom_feed", "render_rss_feed", "render_json_feed", "render_feed", "FEED_FORMATS",
+    "ATOM_MEDIA_TYPE", "RSS_MEDIA_TYPE", "JSON_FEED_MEDIA_TYPE", "article_excerpt", "body_without_headline",
+    "is_http_url",
+]
 
 ATOM_MEDIA_TYPE = "application/atom+xml"
+RSS_MEDIA_TYPE = "application/rss+xml"
+JSON_FEED_MEDIA_TYPE = "application/feed+json"
+# format name (also the URL suffix) -> media type
+FEED_FORMATS: dict[str, str] = {"atom": ATOM_MEDIA_TYPE, "rss": RSS_MEDIA_TYPE, "json": JSON_FEED_MEDIA_TYPE}
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _SUMMARY_CHARS = 400
 
@@ -146,3 +159,122 @@ def _append_entry(root: ET.Element, article: Article, page_url: str, fallback_up
     summary = article_excerpt(article)
     if summary:
         _sub(entry, "summary", summary, type="text")
+
+
+# -- RSS 2.0 -------------------------------------------------------------------------------------------------------
+_RSS_ATOM_NS = "http://www.w3.org/2005/Atom"  # for RSS's recommended <atom:link rel="self">
+_DC_NS = "http://purl.org/dc/elements/1.1/"  # <dc:creator>: RSS's own <author> must be an e-mail address
+
+
+def _rfc822(value: datetime) -> str:
+    return format_datetime(_aware(value).astimezone(timezone.utc), usegmt=True)
+
+
+def _rss_sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: _clean(v) for k, v in attributes.items()})
+    if text is not None:
+        element.text = _clean(text)
+    return element
+
+
+def render_rss_feed(
+    feed: AtomFeed,
+    articles: Sequence[Article],
+    article_url: Callable[[Article], str],
+    now: datetime | None = None,
+) -> str:
+    """An RSS 2.0 document listing ``articles`` in the order given (same entries as the Atom feed)."""
+    ET.register_namespace("atom", _RSS_ATOM_NS)
+    ET.register_namespace("dc", _DC_NS)
+    generated_at = now or datetime.now(timezone.utc)
+    entry_times = [t for t in (_entry_time(a) for a in articles) if t is not None]
+    feed_updated = max(entry_times, key=_aware) if entry_times else generated_at
+
+    root = ET.Element("rss", {"version": "2.0"})
+    channel = _rss_sub(root, "channel")
+    _rss_sub(channel, "title", feed.title)
+    _rss_sub(channel, "link", feed.alternate_url or feed.self_url)
+    _rss_sub(channel, "description", feed.subtitle or feed.title)
+    ET.SubElement(channel, f"{{{_RSS_ATOM_NS}}}link",
+                  {"rel": "self", "type": RSS_MEDIA_TYPE, "href": _clean(feed.self_url)})
+    _rss_sub(channel, "lastBuildDate", _rfc822(feed_updated))
+    _rss_sub(channel, "generator", feed.generator)
+    for article in articles:
+        item = _rss_sub(channel, "item")
+        _rss_sub(item, "title", article.title or "(untitled)")
+        _rss_sub(item, "link", article_url(article))
+        # The id is not a URL, so the guid says it is not a permalink (readers then use it only to tell items apart).
+        _rss_sub(item, "guid", f"urn:newsloom:article:{article.id}", isPermaLink="false")
+        if article.published_at is not None:
+            _rss_sub(item, "pubDate", _rfc822(article.published_at))
+        if article.author:
+            creator = ET.SubElement(item, f"{{{_DC_NS}}}creator")
+            creator.text = _clean(article.author)
+        if article.site:
+            _rss_sub(item, "category", article.site)
+        summary = article_excerpt(article)
+        if summary:
+            _rss_sub(item, "description", summary)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+# -- JSON Feed 1.1 -------------------------------------------------------------------------------------------------
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render_json_feed(
+    feed: AtomFeed,
+    articles: Sequence[Article],
+    article_url: Callable[[Article], str],
+    now: datetime | None = None,
+) -> str:
+    """A JSON Feed 1.1 document (https://jsonfeed.org/version/1.1) listing ``articles`` in the order given."""
+    document: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": _clean(feed.title),
+        "feed_url": _clean(feed.self_url),
+        "description": _clean(feed.subtitle or feed.title),
+        "authors": [{"name": feed.generator}],
+        "items": [_json_item(article, article_url(article)) for article in articles],
+    }
+    if feed.alternate_url:
+        document["home_page_url"] = _clean(feed.alternate_url)
+    return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def _json_item(article: Article, page_url: str) -> dict[str, object]:
+    summary = article_excerpt(article)
+    item: dict[str, object] = {
+        "id": f"urn:newsloom:article:{article.id}",
+        "url": _clean(page_url),
+        "title": _clean(article.title or "(untitled)"),
+        # JSON Feed needs content_text or content_html; plain text needs no escaping by readers.
+        "content_text": _clean(summary or article.title or ""),
+    }
+    if summary:
+        item["summary"] = _clean(summary)
+    if is_http_url(article.url):
+        item["external_url"] = _clean(article.url or "")
+    if article.published_at is not None:
+        item["date_published"] = _timestamp(article.published_at)
+    if article.fetched_at is not None:
+        item["date_modified"] = _timestamp(article.fetched_at)
+    if article.author:
+        item["authors"] = [{"name": _clean(article.author)}]
+    if article.site:
+        item["tags"] = [_clean(article.site)]
+    return item
+
+
+def render_feed(
+    feed_format: str,
+    feed: AtomFeed,
+    articles: Sequence[Article],
+    article_url: Callable[[Article], str],
+    now: datetime | None = None,
+) -> tuple[str, str]:
+    """(document, media type) of ``articles`` in ``feed_format``: "atom", "rss" or "json"."""
+    renderers = {"atom": render_atom_feed, "rss": render_rss_feed, "json": render_json_feed}
+    if feed_format not in renderers:
+        raise ValueError(f"unknown feed format {feed_format!r}; use one of {', '.join(renderers)}")
+    return renderers[feed_format](feed, articles, article_url, now), FEED_FORMATS[feed_format]

@@ -15,7 +15,7 @@ from .errors import NewsloomError
 from .extract import extract
 from .model import Article, RawDocument
 from .sources.files import SourceError, is_archive, iter_input_files, read_path
-from .stages import Batch, EnrichStage, Stage, default_stages
+from .stages import Batch, EnrichStage, Stage, default_stages, finish_stages
 from .store.base import Store, UpsertResult
 
 __all__ = [
@@ -104,6 +104,7 @@ def ingest_articles(
             batch = []
     if batch:
         result += _commit(batch, store, stages)
+    finish_stages(stages, store)
     return result
 
 
@@ -188,4 +189,5 @@ def ingest_paths(
             progress(done, len(files))
     if batch:
         report.stored += _commit(batch, store, stages)
+    finish_stages(stages, store)
     return report

@@ -9,6 +9,7 @@ up where the last one stopped: nothing is re-clustered or re-indexed from scratc
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
@@ -17,7 +18,7 @@ from .errors import NotFoundError
 from .model import Article
 from .store.base import BatchExtras, Store, StoryRow
 
-__all__ = ["Batch", "Stage", "DedupStage", "EnrichStage", "StoriesStage", "default_stages"]
+__all__ = ["Batch", "Stage", "DedupStage", "EnrichStage", "StoriesStage", "default_stages", "finish_stages"]
 
 
 @dataclass(slots=True)
@@ -28,6 +29,14 @@ class Batch:
 
 class Stage(Protocol):
     def __call__(self, batch: Batch, store: Store) -> None: ...
+
+
+def finish_stages(stages: list[Stage], store: Store) -> None:
+    """End of a run: let stages that keep state save it (``finish(store)``, when they have one)."""
+    for stage in stages:
+        finish = getattr(stage, "finish", None)
+        if finish is not None:
+            finish(store)
 
 
 class DedupStage:
@@ -111,9 +120,15 @@ class StoriesStage:
     """
 
     STATE_KEY = "stories:clusterer-state"
+    # The saved state grows with the live stories, so it is written with a batch at most this often, and at the end
+    # of a run. After a crash the articles of the unsaved stretch are clustered again on the rerun (their rows are
+    # upserted with the new assignment): nothing is lost, at the cost of re-doing that stretch.
+    SAVE_EVERY_SECONDS = 30.0
 
     def __init__(self) -> None:
         self._clusterer = None
+        self._last_saved: float | None = None
+        self._unsaved = False
 
     def _load(self, store: Store):  # noqa: ANN202
         from .stories import StoryClusterer
@@ -161,7 +176,20 @@ class StoriesStage:
         live = [clusterer.story(story_id) for story_id in touched - set(merged)]
         batch.extras.stories.extend(_story_row(record) for record in live + clusterer.pop_archived())
         batch.extras.merged_stories.update(merged)
-        batch.extras.checkpoints[self.STATE_KEY] = json.dumps(clusterer.to_state(), separators=(",", ":"))
+        self._unsaved = True
+        now = time.monotonic()
+        if self._last_saved is None or now - self._last_saved >= self.SAVE_EVERY_SECONDS:
+            batch.extras.checkpoints[self.STATE_KEY] = self._state()
+            self._last_saved, self._unsaved = now, False
+
+    def _state(self) -> str:
+        return json.dumps(self._clusterer.to_state(), separators=(",", ":"))
+
+    def finish(self, store: Store) -> None:
+        """Save the clusterer's state if batches since the last save changed it."""
+        if self._clusterer is not None and self._unsaved:
+            store.upsert_articles([], extras=BatchExtras(checkpoints={self.STATE_KEY: self._state()}))
+            self._last_saved, self._unsaved = time.monotonic(), False
 
 
 def default_stages(*, entities: bool | None = None, n_process: int = 1) -> list[Stage]:

@@ -106,6 +106,12 @@ _MAX_WRAPPER_CLIMB = 8  # each step reads the parent's whole text: bounded so de
 _SIBLING_TAGS = frozenset({"p", "div", "section", "article", "blockquote", "ul", "ol", "h2", "h3", "h4", "pre", "table", "span"})
 _SIBLING_SCORE_SHARE = 0.2
 _MAX_TEASERS = 20
+_BEST_TEXT_KEY = -1  # in the candidates map: the densest text container, before merging rivals
+# A <noscript> this long is the page's content for readers without JavaScript (forum software, app shells).
+_NOSCRIPT_CONTENT_CHARS = 2000
+_MAIN_REGION_SHARE = 0.3
+# Below this share of the main region's text, the best container of a non-article page is one section of many.
+_SINGLE_CONTAINER_SHARE = 0.6
 _RELATED_SELECTOR = ", ".join(
     f'[{attribute}*="{word}"]'
     for attribute in ("class", "id")
@@ -198,7 +204,9 @@ def _score_candidates(body: LexborNode) -> tuple[list[_Candidate], dict[int, _Ca
         candidate.score *= 1 - _link_density(candidate.node, text_length)
     ranked.sort(key=lambda c: c.score, reverse=True)
     if ranked:
+        best_text = ranked[0].node
         ranked[0] = _common_ancestor_of_rivals(ranked, candidates)
+        candidates[_BEST_TEXT_KEY] = _Candidate(best_text, ranked[0].score)
     return ranked, candidates
 
 
@@ -338,8 +346,10 @@ _EXIT_LINK = 1
 _EXIT_CELL = 2
 
 
-def _walk_blocks(root: LexborNode) -> list[_Block]:
-    """Flatten a container into text blocks, one per block element, skipping hidden and boilerplate subtrees.
+def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> list[_Block]:
+    """Flatten a container into text blocks, one per block element, skipping hidden and boilerplate subtrees
+    except the ``protected`` ones (the path down to the densest text: a site that calls every block a
+    "widget" or wraps its article in a form must not lose it).
 
     Iterative on purpose: a page nested 10,000 levels deep must not exhaust the Python stack."""
     blocks: list[_Block] = []
@@ -377,14 +387,19 @@ def _walk_blocks(root: LexborNode) -> list[_Block]:
             if link_depth:
                 link_chars += len(text.strip())
             continue
-        if tag in _SKIP_IN_BODY or tag is None or tag.startswith("-"):
+        if tag is None or tag.startswith("-"):
             continue
         if tag == "br":
             pieces.append(_LINE_BREAK)
             continue
-        attributes = node.attributes
-        if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes)):
+        if protected and node.mem_id in protected:
+            pass
+        elif tag in _SKIP_IN_BODY:
             continue
+        else:
+            attributes = node.attributes
+            if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes)):
+                continue
         if tag in _BLOCK_TAGS:
             flush()
             block_tags.append(tag)
@@ -416,11 +431,11 @@ def _keep_block(block: _Block) -> bool:
     return True
 
 
-def _paragraphs_from(nodes: Iterable[LexborNode], title: str | None) -> list[str]:
+def _paragraphs_from(nodes: Iterable[LexborNode], title: str | None, protected: frozenset[int] = frozenset()) -> list[str]:
     paragraphs: list[str] = []
     title_key = (title or "").strip().lower()
     for node in nodes:
-        for block in _walk_blocks(node):
+        for block in _walk_blocks(node, protected):
             if not _keep_block(block):
                 continue
             for line in block.text.split(_LINE_BREAK):
@@ -433,6 +448,7 @@ def _paragraphs_from(nodes: Iterable[LexborNode], title: str | None) -> list[str
 
 def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list[str]:
     """The article body of an already parsed page, as paragraphs. The tree is modified (junk is stripped)."""
+    _open_noscript_content(tree)
     tree.strip_tags(_JUNK_TAGS, recursive=True)
     body = tree.body or tree.root
     if body is None:
@@ -440,7 +456,45 @@ def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list
     ranked, candidates = _score_candidates(body)
     if not ranked:
         return _paragraphs_from([body], title)
-    return _paragraphs_from(_content_nodes(ranked[0], candidates), title)
+    best_text = candidates.get(_BEST_TEXT_KEY)
+    protected = frozenset({best_text.node.mem_id} | _ancestor_ids(best_text.node)) if best_text else frozenset()
+    return _paragraphs_from(_content_nodes(ranked[0], candidates), title, protected)
+
+
+def _whole_page_paragraphs(tree: LexborHTMLParser, title: str | None) -> list[str]:
+    """Every kept block of the page's main region (``<main>`` when it holds a good share of the text, else the
+    body), for pages whose content is spread over many sections: services, listings, products, shop grids."""
+    body = tree.body or tree.root
+    if body is None:
+        return []
+    main = tree.css_first("main") or tree.css_first('[role="main"]')
+    root = main if main is not None and len(main.text()) > _MAIN_REGION_SHARE * len(body.text()) else body
+    return _paragraphs_from([root], title)
+
+
+def _spread_content(tree: LexborHTMLParser, title: str | None, paragraphs: list[str]) -> list[str]:
+    """On a page that is not an article, the best single container often holds one section of many: when
+    the whole main region has much more text, it is the content."""
+    whole = _whole_page_paragraphs(tree, title)
+    if sum(len(p) for p in paragraphs) < _SINGLE_CONTAINER_SHARE * sum(len(p) for p in whole):
+        return whole
+    return paragraphs
+
+
+def _open_noscript_content(tree: LexborHTMLParser) -> None:
+    """Unwrap ``<noscript>`` blocks that hold the page's content, when they hold most of its text: what a
+    reader without JavaScript sees is the page (Discourse forums, server-rendered fallbacks of app shells)."""
+    body = tree.body
+    if body is None:
+        return
+    large = [node for node in body.css("noscript") if len(node.text()) >= _NOSCRIPT_CONTENT_CHARS]
+    if not large:
+        return
+    inside = sum(len(node.text()) for node in large)
+    if inside * 2 < len(body.text()):
+        return
+    for node in large:
+        node.unwrap()
 
 
 def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> list[Teaser]:
@@ -535,6 +589,9 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
     paragraphs = extract_paragraphs(tree, metadata.title)
     if not paragraphs and not metadata.title:
         raise ExtractionError("no article text or title found in the page")
+    page_type = _page_type(metadata, paragraphs, url, date.value is not None)
+    if page_type != "article":
+        paragraphs = _spread_content(tree, metadata.title, paragraphs)
     body_text = "\n\n".join(paragraphs)
     canonical = metadata.canonical_url
     return Article(
@@ -550,6 +607,6 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
         published_at_confidence=date.confidence,
         language=metadata.language,
         image=metadata.image,
-        page_type=_page_type(metadata, paragraphs, url, date.value is not None),
+        page_type=page_type,
         teasers=teasers,
     )

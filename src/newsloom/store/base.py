@@ -17,6 +17,8 @@ __all__ = [
     "Store",
     "UpsertResult",
     "SearchHit",
+    "SearchFacets",
+    "FacetCount",
     "ArticleCount",
     "TermCount",
     "StoreStats",
@@ -25,6 +27,9 @@ __all__ = [
     "SourceRecord",
     "BatchExtras",
     "StoryRow",
+    "SubscriptionRecord",
+    "DeliveryRecord",
+    "DeliveryLogEntry",
 ]
 
 
@@ -46,6 +51,22 @@ class SearchHit:
     article: Article
     score: float
     snippet: str  # plain text, matched terms between MATCH_START and MATCH_END; the web layer escapes it, then marks them
+
+
+@dataclass(slots=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+@dataclass(slots=True)
+class SearchFacets:
+    """How the canonical matches of a search spread: by site, language, entity and month (YYYY-MM, newest first)."""
+
+    sites: list[FacetCount] = field(default_factory=list)
+    languages: list[FacetCount] = field(default_factory=list)
+    entities: list[EntityCount] = field(default_factory=list)
+    months: list[FacetCount] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -216,6 +237,11 @@ class Store(ABC):
         """Full-text search, best first, duplicates left out. Raises ``QueryError`` on a malformed query."""
 
     @abstractmethod
+    def search_facets(self, query: str, limit: int = 10) -> SearchFacets:
+        """The top ``limit`` sites, languages, entities and months among all the query's matches (filters applied,
+        duplicates left out). Raises ``QueryError`` on a malformed query."""
+
+    @abstractmethod
     def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
         """Articles whose text holds any of ``terms``, best BM25 first: the candidate set for similarity ranking."""
 
@@ -265,3 +291,89 @@ class Store(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # -- subscriptions (subscriptions.py): who follows what, and what each webhook was sent ------------------------
+    @abstractmethod
+    def save_subscription(self, subscription: SubscriptionRecord) -> None:
+        """Insert or replace a subscription by id."""
+
+    @abstractmethod
+    def get_subscription(self, subscription_id: str) -> SubscriptionRecord:
+        """The subscription, or ``NotFoundError``."""
+
+    @abstractmethod
+    def list_subscriptions(self) -> list[SubscriptionRecord]:
+        """All subscriptions, oldest first."""
+
+    @abstractmethod
+    def remove_subscription(self, subscription_id: str) -> None:
+        """Forget a subscription with its deliveries and log; ``NotFoundError`` when unknown."""
+
+    @abstractmethod
+    def enqueue_deliveries(self, subscription_id: str, article_ids: Sequence[str], status: str, now: datetime) -> int:
+        """Record these articles for the subscription (due at ``now``) unless already recorded, in one transaction:
+        a (subscription, article) pair is recorded once, ever. Returns how many were new."""
+
+    @abstractmethod
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRecord]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+
+    @abstractmethod
+    def claim_delivery(self, subscription_id: str, article_id: str, now: datetime, lease_until: datetime) -> bool:
+        """Take a due pending delivery for one attempt (moves its next attempt to ``lease_until``); False when
+        another deliverer took it first or it is no longer due."""
+
+    @abstractmethod
+    def record_delivery_attempt(self, delivery: DeliveryRecord, log: DeliveryLogEntry) -> None:
+        """Save the delivery's new state and append one line to the delivery log, in one transaction."""
+
+    @abstractmethod
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 1000) -> list[DeliveryRecord]:
+        """The subscription's deliveries (optionally of one status), oldest first."""
+
+    @abstractmethod
+    def delivery_log(self, subscription_id: str, limit: int = 1000) -> list[DeliveryLogEntry]:
+        """The subscription's delivery attempts, oldest first."""
+
+
+@dataclass(slots=True)
+class SubscriptionRecord:
+    """Someone follows a query, an entity, a story or a site; with a webhook, new matches are POSTed to it."""
+
+    id: str
+    kind: str  # "query" | "entity" | "story" | "site"
+    target: str  # the query text, entity name, story id or site
+    created_at: datetime
+    webhook_url: str | None = None
+    secret: str | None = None  # HMAC key of the webhook signature (kept to sign; never shown by the API)
+    allow_private_networks: bool = False  # let the webhook reach loopback/private addresses (tests, LANs)
+    active: bool = True
+
+
+@dataclass(slots=True)
+class DeliveryRecord:
+    """One article owed to one subscription's webhook: pending until delivered, or dead after too many failures.
+    Status "skipped" marks what already matched when the subscription was made (not sent, never sent later)."""
+
+    subscription_id: str
+    article_id: str
+    status: str  # "pending" | "delivered" | "dead" | "skipped"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    last_http_status: int | None = None
+    created_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class DeliveryLogEntry:
+    """One POST attempt: when, the HTTP status (None when no answer came) and the error, if any."""
+
+    subscription_id: str
+    article_id: str
+    attempt: int
+    at: datetime
+    http_status: int | None
+    error: str | None
+    duration_ms: int

@@ -16,10 +16,17 @@ from typing import Any
 
 from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
 from ..model import Article
-from ..search import parse_query
+from ..search import Query, Term, parse_query
 from .base import ArticleCount, BatchExtras, DayCount, StoryRow, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .base import FacetCount, SearchFacets
+from .filters import ENTITY_BOOST, ENTITY_BOOST_WINDOW, entity_boost_names, filter_conditions, like_escaped, opening_words
 from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso, row_to_article
 from .sqlite import MATCH_END, MATCH_START
+from .base import DeliveryLogEntry, DeliveryRecord, SubscriptionRecord
+from .rows import (
+    DELIVERY_COLUMNS, DELIVERY_LOG_COLUMNS, SUBSCRIPTION_COLUMNS, delivery_from_row, delivery_log_from_row,
+    delivery_log_values, delivery_values, subscription_from_row, subscription_values,
+)
 
 __all__ = ["PostgresStore", "POSTGRES_MIGRATIONS", "to_tsquery_text"]
 
@@ -133,6 +140,43 @@ POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX stories_size ON stories (article_count DESC, last_seen DESC);
         CREATE INDEX stories_last_seen ON stories (last_seen);
         """),
+    ("0005_subscriptions", """
+        CREATE TABLE subscriptions (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            webhook_url TEXT,
+            secret TEXT,
+            allow_private_networks INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE subscription_deliveries (
+            subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+            article_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            last_http_status INTEGER,
+            created_at TEXT,
+            delivered_at TEXT,
+            position BIGSERIAL,
+            PRIMARY KEY (subscription_id, article_id)
+        );
+        CREATE INDEX subscription_deliveries_due ON subscription_deliveries (status, next_attempt_at);
+        CREATE TABLE subscription_delivery_log (
+            id BIGSERIAL PRIMARY KEY,
+            subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+            article_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            http_status INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL
+        );
+        CREATE INDEX subscription_delivery_log_subscription ON subscription_delivery_log (subscription_id, id);
+        """),
 ]
 
 
@@ -141,18 +185,26 @@ def _lexeme(token: str) -> str:
     return "'" + token.replace("'", "''").replace("\\", "") + "'"
 
 
+def _tsquery_term(term: Term) -> str:
+    return "(" + " <-> ".join(_lexeme(token) for token in term.tokens) + ")"
+
+
+def tsquery_of_words(query: Query) -> str | None:
+    """The tsquery text of the query's words and exclusions; None for a query of filters only."""
+    clauses = ["(" + " | ".join(_tsquery_term(t) for t in alternatives) + ")" for alternatives in query.clauses]
+    if not clauses:
+        return None
+    return " & ".join(clauses) + "".join(f" & !{_tsquery_term(excluded)}" for excluded in query.excluded)
+
+
+def tsquery_of_exclusions(query: Query) -> str | None:
+    """A tsquery matching any excluded term (a query of filters only excludes with NOT @@)."""
+    return " | ".join(_tsquery_term(t) for t in query.excluded) or None
+
+
 def to_tsquery_text(text: str) -> str:
-    """The ``to_tsquery('simple', ...)`` expression of a user query in newsloom's query language."""
-    query = parse_query(text)
-
-    def term(t) -> str:  # noqa: ANN001
-        return "(" + " <-> ".join(_lexeme(tok) for tok in t.tokens) + ")"
-
-    clauses = ["(" + " | ".join(term(t) for t in alternatives) + ")" for alternatives in query.clauses]
-    expression = " & ".join(clauses)
-    for excluded in query.excluded:
-        expression += f" & !{term(excluded)}"
-    return expression
+    """The ``to_tsquery('simple', ...)`` expression of a user query in newsloom's query language ("" for filters only)."""
+    return tsquery_of_words(parse_query(text)) or ""
 
 
 class PostgresStore(Store):
@@ -353,25 +405,101 @@ class PostgresStore(Store):
         return [row_to_article(row) for row in rows]
 
     def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
-        tsquery = to_tsquery_text(query)
+        parsed = parse_query(query)
+        source, params = self._matching(parsed)
+        by_relevance = parsed.has_words and parsed.sort == "relevance"
+        # ts_rank_cd over the title-A/body-B vector; without words (or with sort:date) the newest come first.
+        score = "ts_rank_cd(a.search_vector, q, 1)" if by_relevance else "0.0"
+        order = "score DESC, a.rowid" if by_relevance else "a.sort_time DESC, a.rowid DESC"
+        window = max(ENTITY_BOOST_WINDOW, offset + limit) if by_relevance else limit
         try:
             rows = self._read(
-                f"SELECT {self._A_COLUMNS}, ts_rank_cd(a.search_vector, q, 1) AS score, "
-                "ts_headline('simple', a.body, q, %s) AS snippet "
-                "FROM articles a, to_tsquery('simple', %s) q "
-                "WHERE a.search_vector @@ q AND a.duplicate_of IS NULL "
-                "ORDER BY score DESC, a.rowid LIMIT %s OFFSET %s",
-                (
-                    f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=32, MinWords=12, MaxFragments=2, "
-                    "FragmentDelimiter=' … '",
-                    tsquery,
-                    limit,
-                    offset,
-                ),
+                f"SELECT a.rowid AS position, {score} AS score {source} ORDER BY {order} LIMIT %s OFFSET %s",
+                [*params, window, 0 if by_relevance else offset],
+            )
+            ranked = [(row["position"], float(row["score"])) for row in rows]
+            if by_relevance:
+                ranked = self._boost_named_entities(parsed, ranked)[offset : offset + limit]
+            return self._hits(parsed, ranked)
+        except StoreError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+
+    def _matching(self, parsed: Query) -> tuple[str, list[object]]:
+        """FROM and WHERE of the query's canonical matches (alias ``a``; ``q`` is the tsquery when there are words)."""
+        conditions, params = filter_conditions(parsed, "%s")
+        match = tsquery_of_words(parsed)
+        if match is not None:
+            source = "FROM articles a, to_tsquery('simple', %s) q WHERE a.search_vector @@ q"
+            params = [match, *params]
+        else:
+            source = "FROM articles a WHERE TRUE"
+            excluded = tsquery_of_exclusions(parsed)
+            if excluded is not None:
+                conditions.append("NOT (a.search_vector @@ to_tsquery('simple', %s))")
+                params.append(excluded)
+        where = "".join(f" AND {condition}" for condition in ["a.duplicate_of IS NULL", *conditions])
+        return source + where, params
+
+    def _boost_named_entities(self, parsed: Query, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Articles mentioning an entity the query names score (1 + ENTITY_BOOST) times more (as in the SQLite store)."""
+        names = entity_boost_names(parsed)
+        if not names or not ranked:
+            return ranked
+        named = " OR ".join(["lower(e.name) = %s OR lower(e.name) LIKE %s ESCAPE '\\'"] * len(names))
+        rows = self._read(
+            "SELECT DISTINCT a.rowid AS position FROM articles a JOIN article_entities e ON e.article_id = a.id "
+            f"WHERE a.rowid = ANY(%s) AND ({named})",
+            [[position for position, _ in ranked], *(v for name in names for v in (name, "% " + like_escaped(name)))],
+        )
+        boosted = {row["position"] for row in rows}
+        rescored = [(p, s * (1.0 + ENTITY_BOOST) if p in boosted else s) for p, s in ranked]
+        return sorted(rescored, key=lambda item: -item[1])  # stable: equal scores keep the database's order
+
+    def _hits(self, parsed: Query, ranked: list[tuple[int, float]]) -> list[SearchHit]:
+        """The articles at these rowids, in this order, with snippets around the matched words."""
+        if not ranked:
+            return []
+        match = tsquery_of_words(parsed)
+        snippet = "ts_headline('simple', a.body, to_tsquery('simple', %s), %s)" if match else "NULL"
+        options = (f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=32, MinWords=12, MaxFragments=2, "
+                   "FragmentDelimiter=' … '")
+        rows = self._read(
+            f"SELECT a.rowid AS position, {self._A_COLUMNS}, {snippet} AS snippet FROM articles a "
+            "WHERE a.rowid = ANY(%s)",
+            [*([match, options] if match else []), [position for position, _ in ranked]],
+        )
+        by_position = {row["position"]: row for row in rows}
+        return [
+            SearchHit(row_to_article(by_position[p]), score, by_position[p]["snippet"] or opening_words(by_position[p]["body"]))
+            for p, score in ranked if p in by_position
+        ]
+
+    def search_facets(self, query: str, limit: int = 10) -> SearchFacets:
+        parsed = parse_query(query)
+        source, params = self._matching(parsed)
+        matching = f"SELECT a.rowid {source}"
+
+        def counts(expression: str) -> list[FacetCount]:
+            rows = self._read(
+                f"SELECT {expression} AS value, count(*) AS n FROM articles a WHERE a.rowid IN ({matching}) "
+                f"AND {expression} IS NOT NULL GROUP BY 1 ORDER BY n DESC, value LIMIT %s",
+                [*params, limit],
+            )
+            return [FacetCount(row["value"], row["n"]) for row in rows]
+
+        try:
+            entities = self._read(
+                "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
+                f"WHERE a.rowid IN ({matching}) GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT %s",
+                [*params, limit],
+            )
+            return SearchFacets(
+                sites=counts("a.site"), languages=counts("lower(a.language)"),
+                entities=[EntityCount(row["name"], row["type"], row["n"]) for row in entities],
+                months=sorted(counts("substr(a.sort_time, 1, 7)"), key=lambda facet: facet.value, reverse=True),
             )
         except StoreError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return [SearchHit(row_to_article(row), float(row["score"]), row["snippet"]) for row in rows]
 
     def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
         if not terms:
@@ -573,6 +701,101 @@ class PostgresStore(Store):
 
     def article_count(self) -> int:
         return self._read("SELECT count(*) AS n FROM articles")[0]["n"]
+
+    # -- subscriptions ----------------------------------------------------------------------------------------
+    def save_subscription(self, subscription: SubscriptionRecord) -> None:
+        columns = ", ".join(SUBSCRIPTION_COLUMNS)
+        self._write(lambda db: db.execute(
+            f"INSERT INTO subscriptions ({columns}) VALUES ({', '.join(['%s'] * len(SUBSCRIPTION_COLUMNS))}) "
+            "ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in SUBSCRIPTION_COLUMNS if c != "id"),
+            subscription_values(subscription),
+        ))
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionRecord:
+        rows = self._read(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE id = %s", (subscription_id,))
+        if not rows:
+            raise NotFoundError(f"no subscription {subscription_id!r}")
+        return subscription_from_row(rows[0])
+
+    def list_subscriptions(self) -> list[SubscriptionRecord]:
+        rows = self._read(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions ORDER BY created_at, id")
+        return [subscription_from_row(row) for row in rows]
+
+    def remove_subscription(self, subscription_id: str) -> None:
+        def delete(db: Any) -> None:
+            db.execute("DELETE FROM subscription_delivery_log WHERE subscription_id = %s", (subscription_id,))
+            db.execute("DELETE FROM subscription_deliveries WHERE subscription_id = %s", (subscription_id,))
+            if db.execute("DELETE FROM subscriptions WHERE id = %s", (subscription_id,)).rowcount == 0:
+                raise NotFoundError(f"no subscription {subscription_id!r}")
+
+        self._write(delete)
+
+    def enqueue_deliveries(self, subscription_id: str, article_ids: Sequence[str], status: str, now: datetime) -> int:
+        if not article_ids:
+            return 0
+
+        def insert(db: Any) -> int:
+            added = 0
+            for article_id in dict.fromkeys(article_ids):
+                added += db.execute(
+                    "INSERT INTO subscription_deliveries (subscription_id, article_id, status, attempts, "
+                    "next_attempt_at, created_at) VALUES (%s, %s, %s, 0, %s, %s) "
+                    "ON CONFLICT (subscription_id, article_id) DO NOTHING",
+                    (subscription_id, article_id, status, iso(now), iso(now)),
+                ).rowcount
+            return added
+
+        return self._write(insert)
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRecord]:
+        rows = self._read(
+            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries "
+            "WHERE status = 'pending' AND next_attempt_at <= %s ORDER BY next_attempt_at, created_at, position LIMIT %s",
+            (iso(now), limit),
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    def claim_delivery(self, subscription_id: str, article_id: str, now: datetime, lease_until: datetime) -> bool:
+        changed = self._write(lambda db: db.execute(
+            "UPDATE subscription_deliveries SET next_attempt_at = %s WHERE subscription_id = %s AND article_id = %s "
+            "AND status = 'pending' AND next_attempt_at <= %s",
+            (iso(lease_until), subscription_id, article_id, iso(now)),
+        ).rowcount)
+        return changed == 1
+
+    def record_delivery_attempt(self, delivery: DeliveryRecord, log: DeliveryLogEntry) -> None:
+        def save(db: Any) -> None:
+            values = delivery_values(delivery)
+            db.execute(
+                "UPDATE subscription_deliveries SET status = %s, attempts = %s, next_attempt_at = %s, last_error = %s, "
+                "last_http_status = %s, delivered_at = %s WHERE subscription_id = %s AND article_id = %s",
+                (values[2], values[3], values[4], values[5], values[6], values[8], values[0], values[1]),
+            )
+            db.execute(
+                f"INSERT INTO subscription_delivery_log ({', '.join(DELIVERY_LOG_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(DELIVERY_LOG_COLUMNS))})",
+                delivery_log_values(log),
+            )
+
+        self._write(save)
+
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 1000) -> list[DeliveryRecord]:
+        where, params = ("AND status = %s", [status]) if status else ("", [])
+        rows = self._read(
+            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries WHERE subscription_id = %s {where} "
+            "ORDER BY created_at, position LIMIT %s",
+            [subscription_id, *params, limit],
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    def delivery_log(self, subscription_id: str, limit: int = 1000) -> list[DeliveryLogEntry]:
+        rows = self._read(
+            f"SELECT {', '.join(DELIVERY_LOG_COLUMNS)} FROM subscription_delivery_log WHERE subscription_id = %s "
+            "ORDER BY id LIMIT %s",
+            (subscription_id, limit),
+        )
+        return [delivery_log_from_row(row) for row in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -93,3 +93,62 @@ def row_to_article(row: Mapping[str, Any]) -> Article:
         keyphrases=json.loads(row["keyphrases"]),
         summary=row["summary"],
     )
+
+
+# -- subscriptions: the same row mapping for every SQL backend --------------------------------------------------------
+SUBSCRIPTION_COLUMNS = ("id", "kind", "target", "created_at", "webhook_url", "secret", "allow_private_networks", "active")
+DELIVERY_COLUMNS = ("subscription_id", "article_id", "status", "attempts", "next_attempt_at", "last_error",
+                    "last_http_status", "created_at", "delivered_at")
+DELIVERY_LOG_COLUMNS = ("subscription_id", "article_id", "attempt", "at", "http_status", "error", "duration_ms")
+
+
+def subscription_values(subscription: Any) -> list[Any]:
+    """A SubscriptionRecord's values in SUBSCRIPTION_COLUMNS order (dates as ISO text, flags as 0/1)."""
+    return [
+        subscription.id, subscription.kind, subscription.target, iso(subscription.created_at),
+        subscription.webhook_url, subscription.secret, int(subscription.allow_private_networks),
+        int(subscription.active),
+    ]
+
+
+def subscription_from_row(row: Mapping[str, Any]) -> Any:
+    from .base import SubscriptionRecord
+
+    return SubscriptionRecord(
+        id=row["id"], kind=row["kind"], target=row["target"], created_at=parse_iso(row["created_at"]),
+        webhook_url=row["webhook_url"], secret=row["secret"],
+        allow_private_networks=bool(row["allow_private_networks"]), active=bool(row["active"]),
+    )
+
+
+def delivery_values(delivery: Any) -> list[Any]:
+    return [
+        delivery.subscription_id, delivery.article_id, delivery.status, delivery.attempts,
+        iso(delivery.next_attempt_at), delivery.last_error, delivery.last_http_status, iso(delivery.created_at),
+        iso(delivery.delivered_at),
+    ]
+
+
+def delivery_from_row(row: Mapping[str, Any]) -> Any:
+    from .base import DeliveryRecord
+
+    return DeliveryRecord(
+        subscription_id=row["subscription_id"], article_id=row["article_id"], status=row["status"],
+        attempts=row["attempts"], next_attempt_at=parse_iso(row["next_attempt_at"]), last_error=row["last_error"],
+        last_http_status=row["last_http_status"], created_at=parse_iso(row["created_at"]),
+        delivered_at=parse_iso(row["delivered_at"]),
+    )
+
+
+def delivery_log_values(entry: Any) -> list[Any]:
+    return [entry.subscription_id, entry.article_id, entry.attempt, iso(entry.at), entry.http_status, entry.error,
+            entry.duration_ms]
+
+
+def delivery_log_from_row(row: Mapping[str, Any]) -> Any:
+    from .base import DeliveryLogEntry
+
+    return DeliveryLogEntry(
+        subscription_id=row["subscription_id"], article_id=row["article_id"], attempt=row["attempt"],
+        at=parse_iso(row["at"]), http_status=row["http_status"], error=row["error"], duration_ms=row["duration_ms"],
+    )

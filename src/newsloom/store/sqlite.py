@@ -16,10 +16,17 @@ from pathlib import Path
 
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
 from ..model import Article
-from ..search import to_fts5_query
+from ..search import Query, fts5_excluded, fts5_match, parse_query
 from .base import ArticleCount, BatchExtras, DayCount, StoryRow, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
+from .base import FacetCount, SearchFacets
+from .filters import ENTITY_BOOST, ENTITY_BOOST_WINDOW, entity_boost_names, filter_conditions, like_escaped, opening_words as _opening_words
 from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso
 from .rows import row_to_article as _row_to_article
+from .base import DeliveryLogEntry, DeliveryRecord, SubscriptionRecord
+from .rows import (
+    DELIVERY_COLUMNS, DELIVERY_LOG_COLUMNS, SUBSCRIPTION_COLUMNS, delivery_from_row, delivery_log_from_row,
+    delivery_log_values, delivery_values, subscription_from_row, subscription_values,
+)
 
 __all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
 
@@ -148,6 +155,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX stories_size ON stories (article_count DESC, last_seen DESC);
         CREATE INDEX stories_last_seen ON stories (last_seen);
+        """),
+    ("0005_subscriptions", """
+        CREATE TABLE subscriptions (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            webhook_url TEXT,
+            secret TEXT,
+            allow_private_networks INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE subscription_deliveries (
+            subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+            article_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            last_http_status INTEGER,
+            created_at TEXT,
+            delivered_at TEXT,
+            PRIMARY KEY (subscription_id, article_id)
+        );
+        CREATE INDEX subscription_deliveries_due ON subscription_deliveries (status, next_attempt_at);
+        CREATE TABLE subscription_delivery_log (
+            id INTEGER PRIMARY KEY,
+            subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+            article_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            http_status INTEGER,
+            error TEXT,
+            duration_ms INTEGER NOT NULL
+        );
+        CREATE INDEX subscription_delivery_log_subscription ON subscription_delivery_log (subscription_id, id);
         """),
 ]
 
@@ -374,19 +417,113 @@ class SQLiteStore(Store):
         return [_row_to_article(row) for row in rows]
 
     def search(self, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
-        match = to_fts5_query(query)
+        parsed = parse_query(query)
         try:
+            if parsed.has_words and parsed.sort == "relevance":
+                return self._search_by_relevance(parsed, limit, offset)
+            return self._search_by_date(parsed, limit, offset)
+        except StoreError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+
+    def _matching(self, parsed: Query) -> tuple[str, list[object]]:
+        """FROM and WHERE of the query's canonical matches (alias ``a``), and their parameters."""
+        conditions, params = filter_conditions(parsed, "?")
+        match = fts5_match(parsed)
+        if match is not None:
+            source = "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid WHERE articles_fts MATCH ?"
+            params = [match, *params]
+        else:
+            source = "FROM articles a WHERE 1 = 1"
+            excluded = fts5_excluded(parsed)
+            if excluded is not None:  # no words: exclusions drop rows by the index, without a MATCH to rank
+                conditions.append("a.rowid NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+                params.append(excluded)
+        where = "".join(f" AND {condition}" for condition in ["a.duplicate_of IS NULL", *conditions])
+        return source + where, params
+
+    def _search_by_date(self, parsed: Query, limit: int, offset: int) -> list[SearchHit]:
+        source, params = self._matching(parsed)
+        rows = self._read(
+            f"SELECT a.rowid AS position, 0.0 AS score {source} ORDER BY a.sort_time DESC, a.rowid DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return self._hits(parsed, [(row[0], row[1]) for row in rows])
+
+    def _search_by_relevance(self, parsed: Query, limit: int, offset: int) -> list[SearchHit]:
+        # BM25 (title weighs 10x the body) picks a window of the best matches; within it, articles mentioning an
+        # entity the query names ("netanyahu", "benjamin netanyahu") move up. A window keeps the boost's cost fixed.
+        source, params = self._matching(parsed)
+        window = max(ENTITY_BOOST_WINDOW, offset + limit)
+        ranked = self._read(
+            f"SELECT a.rowid AS position, -bm25(articles_fts, 10.0, 1.0) AS score {source} ORDER BY 2 DESC LIMIT ?",
+            [*params, window],
+        )
+        scores = {row[0]: row[1] for row in ranked}
+        for position in self._mentioning_named_entities(parsed, list(scores)):
+            scores[position] *= 1.0 + ENTITY_BOOST
+        order = sorted(scores, key=lambda position: -scores[position])[offset : offset + limit]
+        return self._hits(parsed, [(position, scores[position]) for position in order])
+
+    def _mentioning_named_entities(self, parsed: Query, positions: list[int]) -> set[int]:
+        names = entity_boost_names(parsed)
+        if not names or not positions:
+            return set()
+        named = " OR ".join(["lower(e.name) = ? OR lower(e.name) LIKE ? ESCAPE '\\'"] * len(names))
+        rows = self._read(
+            f"SELECT DISTINCT a.rowid FROM articles a JOIN article_entities e ON e.article_id = a.id "
+            f"WHERE a.rowid IN ({', '.join('?' * len(positions))}) AND ({named})",
+            [*positions, *(v for name in names for v in (name, "% " + like_escaped(name)))],
+        )
+        return {row[0] for row in rows}
+
+    def _hits(self, parsed: Query, ranked: list[tuple[int, float]]) -> list[SearchHit]:
+        """The articles at these rowids, in this order, with snippets around the matched words."""
+        if not ranked:
+            return []
+        positions = [position for position, _ in ranked]
+        marks = ", ".join("?" * len(positions))
+        rows = {row["rowid"]: row for row in self._read(
+            f"SELECT rowid, {_ARTICLE_COLUMNS} FROM articles WHERE rowid IN ({marks})", positions)}
+        match = fts5_match(parsed)
+        snippets: dict[int, str] = {}
+        if match is not None:
+            snippets = {row[0]: row[1] for row in self._read(
+                f"SELECT rowid, snippet(articles_fts, 1, '{MATCH_START}', '{MATCH_END}', ' … ', 32) FROM articles_fts "
+                f"WHERE articles_fts MATCH ? AND rowid IN ({marks})",
+                [match, *positions],
+            )}
+        return [
+            SearchHit(_row_to_article(rows[position]), score,
+                      snippets.get(position) or _opening_words(rows[position]["body"]))
+            for position, score in ranked if position in rows
+        ]
+
+    def search_facets(self, query: str, limit: int = 10) -> SearchFacets:
+        parsed = parse_query(query)
+        source, params = self._matching(parsed)
+        matching = f"SELECT a.rowid {source}"
+
+        def counts(expression: str) -> list[FacetCount]:
             rows = self._read(
-                f"SELECT {_A_COLUMNS}, "
-                f"bm25(articles_fts, 10.0, 1.0) AS score, "
-                f"snippet(articles_fts, 1, '{MATCH_START}', '{MATCH_END}', ' … ', 32) AS snippet "
-                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-                "WHERE articles_fts MATCH ? AND a.duplicate_of IS NULL ORDER BY score LIMIT ? OFFSET ?",
-                (match, limit, offset),
+                f"SELECT {expression} AS value, count(*) AS n FROM articles a WHERE a.rowid IN ({matching}) "
+                "AND value IS NOT NULL GROUP BY value ORDER BY n DESC, value LIMIT ?",
+                [*params, limit],
+            )
+            return [FacetCount(row[0], row[1]) for row in rows]
+
+        try:
+            entities = self._read(
+                "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
+                f"WHERE a.rowid IN ({matching}) GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT ?",
+                [*params, limit],
+            )
+            return SearchFacets(
+                sites=counts("a.site"), languages=counts("lower(a.language)"),
+                entities=[EntityCount(row[0], row[1], row[2]) for row in entities],
+                months=sorted(counts("substr(a.sort_time, 1, 7)"), key=lambda facet: facet.value, reverse=True),
             )
         except StoreError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-        return [SearchHit(_row_to_article(row), -row["score"], row["snippet"]) for row in rows]
 
     def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
         if not terms:
@@ -594,6 +731,101 @@ class SQLiteStore(Store):
         result = self._read("PRAGMA integrity_check")[0][0]
         self._write(lambda db: db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"))
         return result
+
+    # -- subscriptions ----------------------------------------------------------------------------------------
+    def save_subscription(self, subscription: SubscriptionRecord) -> None:
+        columns = ", ".join(SUBSCRIPTION_COLUMNS)
+        self._write(lambda db: db.execute(
+            f"INSERT INTO subscriptions ({columns}) VALUES ({', '.join('?' * len(SUBSCRIPTION_COLUMNS))}) "
+            "ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in SUBSCRIPTION_COLUMNS if c != "id"),
+            subscription_values(subscription),
+        ))
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionRecord:
+        rows = self._read(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE id = ?", (subscription_id,))
+        if not rows:
+            raise NotFoundError(f"no subscription {subscription_id!r}")
+        return subscription_from_row(rows[0])
+
+    def list_subscriptions(self) -> list[SubscriptionRecord]:
+        rows = self._read(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions ORDER BY created_at, id")
+        return [subscription_from_row(row) for row in rows]
+
+    def remove_subscription(self, subscription_id: str) -> None:
+        def delete(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM subscription_delivery_log WHERE subscription_id = ?", (subscription_id,))
+            db.execute("DELETE FROM subscription_deliveries WHERE subscription_id = ?", (subscription_id,))
+            if db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)).rowcount == 0:
+                raise NotFoundError(f"no subscription {subscription_id!r}")
+
+        self._write(delete)
+
+    def enqueue_deliveries(self, subscription_id: str, article_ids: Sequence[str], status: str, now: datetime) -> int:
+        if not article_ids:
+            return 0
+
+        def insert(db: sqlite3.Connection) -> int:
+            added = 0
+            for article_id in dict.fromkeys(article_ids):
+                added += db.execute(
+                    "INSERT INTO subscription_deliveries (subscription_id, article_id, status, attempts, "
+                    "next_attempt_at, created_at) VALUES (?, ?, ?, 0, ?, ?) "
+                    "ON CONFLICT (subscription_id, article_id) DO NOTHING",
+                    (subscription_id, article_id, status, iso(now), iso(now)),
+                ).rowcount
+            return added
+
+        return self._write(insert)  # type: ignore[return-value]
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRecord]:
+        rows = self._read(
+            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries "
+            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, rowid LIMIT ?",
+            (iso(now), limit),
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    def claim_delivery(self, subscription_id: str, article_id: str, now: datetime, lease_until: datetime) -> bool:
+        changed = self._write(lambda db: db.execute(
+            "UPDATE subscription_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND article_id = ? "
+            "AND status = 'pending' AND next_attempt_at <= ?",
+            (iso(lease_until), subscription_id, article_id, iso(now)),
+        ).rowcount)
+        return changed == 1
+
+    def record_delivery_attempt(self, delivery: DeliveryRecord, log: DeliveryLogEntry) -> None:
+        def save(db: sqlite3.Connection) -> None:
+            values = delivery_values(delivery)
+            db.execute(
+                "UPDATE subscription_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+                "last_http_status = ?, delivered_at = ? WHERE subscription_id = ? AND article_id = ?",
+                (values[2], values[3], values[4], values[5], values[6], values[8], values[0], values[1]),
+            )
+            db.execute(
+                f"INSERT INTO subscription_delivery_log ({', '.join(DELIVERY_LOG_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(DELIVERY_LOG_COLUMNS))})",
+                delivery_log_values(log),
+            )
+
+        self._write(save)
+
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 1000) -> list[DeliveryRecord]:
+        where, params = ("AND status = ?", [status]) if status else ("", [])
+        rows = self._read(
+            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries WHERE subscription_id = ? {where} "
+            "ORDER BY created_at, rowid LIMIT ?",
+            [subscription_id, *params, limit],
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    def delivery_log(self, subscription_id: str, limit: int = 1000) -> list[DeliveryLogEntry]:
+        rows = self._read(
+            f"SELECT {', '.join(DELIVERY_LOG_COLUMNS)} FROM subscription_delivery_log WHERE subscription_id = ? "
+            "ORDER BY id LIMIT ?",
+            (subscription_id, limit),
+        )
+        return [delivery_log_from_row(row) for row in rows]
 
     def close(self) -> None:
         with self._connections_lock:

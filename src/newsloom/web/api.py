@@ -1,6 +1,7 @@
 """The JSON API under /api/: thin wrappers over the store and related.py, documented in /openapi.json.
 
-Articles are ``Article.to_dict()``; entities are addressed by canonical name (percent-encoded; "/" may stay).
+Articles are ``Article.to_dict()``; entities are addressed by canonical name (percent-encoded; "/" may stay);
+stories by their id (``Article.story_id``).
 Errors (404, 422 validation, 400 bad query) all have the shape of ``ErrorOut``;
 the handlers that produce it live in app.py so that pages and API share one error path.
 """
@@ -14,9 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from ..related import RelatedArticle, more_like_this, related_articles
-from ..store.base import EntityCount, Store
-from .present import entity_type_label, highlight_snippet, plain_snippet
+from ..related import RelatedArticle
+from ..store.base import EntityCount, Store, StoryRow
+from . import stories as story_views
+from .present import entity_type_label, highlight_snippet, iso_date, plain_snippet
 
 __all__ = ["router", "ErrorOut"]
 
@@ -49,8 +51,13 @@ class RelatedItem(BaseModel):
 
 class RelatedOut(BaseModel):
     article_id: str
-    more_like_this: list[RelatedItem] = Field(description="nearest whole-text neighbours (TF-IDF cosine)")
-    related: list[RelatedItem] = Field(description="same subject by headline and lead; excludes more_like_this")
+    story_id: str | None = Field(None, description="the article's story, when it has been clustered into one")
+    related: list[RelatedItem] = Field(
+        description='articles of the same story first (reason "same story"), then the same subject by headline '
+                    "and lead (TF-IDF)")
+    more_like_this: list[RelatedItem] = Field(
+        description="the same story's next articles, then the nearest whole-text neighbours (TF-IDF cosine) "
+                    "among other stories; nothing in related is repeated")
 
 
 class SearchHitOut(BaseModel):
@@ -118,6 +125,50 @@ class EntityDetailOut(BaseModel):
     latest: list[ArticleJSON] = Field(description="the newest articles mentioning it")
 
 
+class StoryOut(BaseModel):
+    id: str
+    title: str = Field(description="the headline of the story's most central article")
+    first_seen: str | None = Field(description="ISO 8601: its earliest article; null for undated stories")
+    last_seen: str | None = Field(description="ISO 8601: its latest article")
+    article_count: int = Field(description="canonical articles (copies published elsewhere do not count)")
+    source_count: int = Field(description="distinct sites among its articles")
+    top_terms: list[str]
+    top_entities: list[str]
+    archived: bool = Field(description="idle long enough to leave the live clusterer (still readable here)")
+
+
+class TrendingStoryOut(BaseModel):
+    story: StoryOut
+    score: float = Field(description="(recent + 2) / (expected + 2): how many times its own usual rate")
+    recent_count: int = Field(description="articles in the recent window")
+    expected_count: float = Field(description="what its earlier rate predicts for that window")
+
+
+class StoryListOut(BaseModel):
+    stories: list[StoryOut]
+    limit: int
+    offset: int
+
+
+class HourCountOut(BaseModel):
+    hour: str = Field(description="YYYY-MM-DDTHH, UTC")
+    count: int
+
+
+class StoryDetailOut(StoryOut):
+    lead_article_id: str | None = Field(description="the article the story leads with (its most central)")
+    volume_per_day: list[DayCountOut] = Field(description="articles per day, oldest first")
+    volume_per_hour: list[HourCountOut] = Field(description="articles per hour, oldest first")
+    articles: list[ArticleJSON] = Field(description="its canonical articles in time order, oldest first")
+
+
+class TrendingOut(BaseModel):
+    as_of: str = Field(description="the store's clock: the time of its newest article (never later than now)")
+    recent_hours: float
+    baseline_days: float
+    stories: list[TrendingStoryOut]
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "invalid parameter"},
 }
@@ -126,7 +177,11 @@ _NO_ENTITY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "descrip
                                                **_ERRORS}
 _BAD_QUERY: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description": "malformed query"}, **_ERRORS}
 
+_NO_STORY: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "no such story"}, **_ERRORS}
+
 _ARTICLE_ID = Path(description="the article id", max_length=200)
+_STORY_ID = Path(description="the story id", max_length=200)
+MAX_STORY_OFFSET = 10_000  # the store pages stories by limit only: offsets are read through, so they are bounded
 
 
 def _store(request: Request) -> Store:
@@ -156,15 +211,16 @@ def list_articles(
 def get_related(
     request: Request, article_id: str = _ARTICLE_ID, k: int = Query(5, ge=1, le=20, description="per list")
 ) -> RelatedOut:
-    """Both lists the article page shows, each item with the reason it is listed."""
+    """Both lists the article page shows, each item with the reason it is listed ("same story" or
+    "shares: ..."); the article's own copies and canonical are never listed."""
     store = _store(request)
     article = store.get_article(article_id)
-    more = more_like_this(store, article, k=k)
-    related = related_articles(store, article, k=k, exclude={item.article.id for item in more})
+    related, more = story_views.related_lists(store, article, k=k)
     return RelatedOut(
         article_id=article.id,
-        more_like_this=[_related_item(item) for item in more],
+        story_id=article.story_id,
         related=[_related_item(item) for item in related],
+        more_like_this=[_related_item(item) for item in more],
     )
 
 
@@ -258,4 +314,62 @@ def get_entity(
         volume=[DayCountOut(day=day.day, count=day.count) for day in volume],
         cooccurring=[_entity_out(e) for e in together],
         latest=[a.to_dict() for a in store.articles_mentioning(name, limit=limit)] if limit else [],
+    )
+
+
+# -- stories ----------------------------------------------------------------------------------------------------------
+def _story_fields(story: StoryRow) -> dict[str, Any]:
+    return {
+        "id": story.id, "title": story.title, "first_seen": iso_date(story.first_seen),
+        "last_seen": iso_date(story.last_seen), "article_count": story.article_count,
+        "source_count": story.source_count, "top_terms": story.top_terms, "top_entities": story.top_entities,
+        "archived": story.archived,
+    }
+
+
+@router.get("/stories", response_model=StoryListOut, responses=_ERRORS, summary="Top stories")
+def list_stories(
+    request: Request,
+    limit: int = Query(20, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=MAX_STORY_OFFSET),
+) -> StoryListOut:
+    """Stories with the most canonical articles first (most recent first among equals)."""
+    rows = _store(request).top_stories(limit=offset + limit)[offset:]
+    return StoryListOut(stories=[StoryOut(**_story_fields(story)) for story in rows], limit=limit, offset=offset)
+
+
+@router.get("/stories/{story_id}", response_model=StoryDetailOut, responses=_NO_STORY, summary="One story")
+def get_story(
+    request: Request,
+    story_id: str = _STORY_ID,
+    limit: int = Query(200, ge=0, le=1000, description="how many of its articles to include, oldest first"),
+) -> StoryDetailOut:
+    """The story, its volume per day and per hour, and its articles in time order."""
+    store = _store(request)
+    story = store.get_story(story_id)
+    articles = store.story_articles(story.id, limit=limit) if limit else []
+    lead = story_views.lead_article(story, articles)
+    return StoryDetailOut(
+        **_story_fields(story),
+        lead_article_id=lead.id if lead is not None else None,
+        volume_per_day=[DayCountOut(day=day, count=count) for day, count in sorted(story.volume_per_day.items())],
+        volume_per_hour=[HourCountOut(hour=hour, count=count) for hour, count in sorted(story.volume_per_hour.items())],
+        articles=[article.to_dict() for article in articles],
+    )
+
+
+@router.get("/trending", response_model=TrendingOut, responses=_ERRORS, summary="Trending stories")
+def get_trending(request: Request, limit: int = Query(10, ge=1, le=50)) -> TrendingOut:
+    """Stories whose article rate in the last day rises fastest against their own rate of the week before
+    (at least two recent articles), as of the store's newest article."""
+    store = _store(request)
+    clock = story_views.store_clock(store)
+    items = story_views.trending_stories(store, limit=limit, clock=clock)
+    return TrendingOut(
+        as_of=clock.isoformat(),
+        recent_hours=story_views.TRENDING_RECENT_HOURS,
+        baseline_days=story_views.TRENDING_BASELINE_DAYS,
+        stories=[TrendingStoryOut(story=StoryOut(**_story_fields(item.story)), score=item.score,
+                                  recent_count=item.recent_count, expected_count=item.expected_count)
+                 for item in items],
     )

@@ -2,6 +2,7 @@
 
     volume_chart_svg(points, title="Articles mentioning Rafah") -> Markup   (an inline <svg role="img">)
     volume_buckets(points) -> VolumeBuckets                                 (the bars it draws, for tests and captions)
+    hourly_chart_svg({"2024-03-26T14": 3, ...}, title=...) -> Markup        (per hour: a story of a day or two)
 
 ``points`` are day counts (anything with ``.day`` "YYYY-MM-DD" and ``.count``: the store's ``DayCount``). Days with
 no point count zero, so the gaps show. A short span is drawn per day; a longer one per week, month or year, whichever
@@ -17,21 +18,22 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 
 from markupsafe import Markup
 
 __all__ = [
     "DayCountLike", "Bucket", "VolumeBuckets", "volume_buckets", "volume_summary", "volume_chart_svg", "bucket_label",
-    "MAX_BARS",
+    "hourly_buckets", "hourly_chart_svg", "MAX_BARS",
 ]
 
 SVG_NS = "http://www.w3.org/2000/svg"
 MAX_BARS = 120  # e.g. up to 120 days are drawn day by day; beyond that, weeks (up to 120 of them), then months...
 
-Granularity = Literal["day", "week", "month", "year"]
-_UNIT_WORDS: dict[str, str] = {"day": "day", "week": "week", "month": "month", "year": "year"}
+Granularity = Literal["hour", "day", "week", "month", "year"]
+_UNIT_WORDS: dict[str, str] = {"hour": "hour", "day": "day", "week": "week", "month": "month", "year": "year"}
 
 # Drawing area, in viewBox units (the SVG scales to the width of its container).
 _WIDTH, _HEIGHT = 640, 170
@@ -50,7 +52,7 @@ class DayCountLike(Protocol):
 
 @dataclass(slots=True, frozen=True)
 class Bucket:
-    start: date
+    start: date  # a datetime (the hour's start, UTC) when the granularity is "hour"
     count: int
 
 
@@ -155,10 +157,49 @@ def volume_buckets(points: Iterable[DayCountLike], max_bars: int = MAX_BARS) -> 
     return VolumeBuckets(granularity, buckets)
 
 
+def hourly_buckets(hour_counts: Mapping[str, int], max_bars: int = MAX_BARS) -> VolumeBuckets:
+    """Counts per hour ("YYYY-MM-DDTHH" keys, UTC) from the first to the last hour, gaps filled with zeros; when
+    that is more than ``max_bars`` hours, the same counts per day instead (``volume_buckets``)."""
+    counts: dict[datetime, int] = {}
+    for key, value in hour_counts.items():
+        try:
+            hour = datetime.strptime(str(key)[:13], "%Y-%m-%dT%H")
+            count = max(0, int(value))
+        except (TypeError, ValueError):
+            continue  # a malformed key from a broken record is left out, never a crash
+        counts[hour] = counts.get(hour, 0) + count
+    if not counts:
+        return VolumeBuckets("hour", [])
+    first, last = min(counts), max(counts)
+    if (last - first) // timedelta(hours=1) + 1 > max_bars:
+        per_day: dict[str, int] = {}
+        for hour, count in counts.items():
+            per_day[hour.date().isoformat()] = per_day.get(hour.date().isoformat(), 0) + count
+        return volume_buckets([_DayPoint(day, count) for day, count in per_day.items()], max_bars=max_bars)
+    buckets: list[Bucket] = []
+    hour = first
+    while hour <= last:
+        buckets.append(Bucket(hour, counts.get(hour, 0)))
+        hour += timedelta(hours=1)
+    return VolumeBuckets("hour", buckets)
+
+
+@dataclass(slots=True, frozen=True)
+class _DayPoint:
+    day: str
+    count: int
+
+
 # -- labels -------------------------------------------------------------------------------------------------------
 def bucket_label(bucket_start: date, granularity: Granularity, short: bool = False) -> str:
-    """'26 March 2024', 'week of 25 March 2024', 'March 2024' or '2024' (``short``: 'Mar 2024' for axes)."""
+    """'26 March 2024', 'week of 25 March 2024', 'March 2024' or '2024' (``short``: 'Mar 2024' for axes);
+    per hour '26 March 2024, 14:00 UTC' ('26 Mar 14:00')."""
     month = f"{bucket_start:%b}" if short else f"{bucket_start:%B}"
+    if granularity == "hour":
+        hour = bucket_start.hour if isinstance(bucket_start, datetime) else 0
+        if short:
+            return f"{bucket_start.day} {month} {hour:02d}:00"
+        return f"{bucket_start.day} {month} {bucket_start.year}, {hour:02d}:00 UTC"
     if granularity == "year":
         return str(bucket_start.year)
     if granularity == "month":
@@ -180,7 +221,7 @@ def volume_summary(volume: VolumeBuckets) -> str:
     peak = volume.peak
     assert peak is not None
     if len(volume.buckets) == 1:
-        where = "on" if volume.granularity == "day" else "in the" if volume.granularity == "week" else "in"
+        where = "on" if volume.granularity == "day" else "at" if volume.granularity == "hour" else "in the" if volume.granularity == "week" else "in"
         return f"{_articles(volume.total)}, all {where} {bucket_label(first, volume.granularity)}."
     # Weeks are named by their Monday: "the week of" keeps the last one from reading as the last day.
     week = "the week of " if volume.granularity == "week" else ""
@@ -267,7 +308,16 @@ def volume_chart_svg(points: Iterable[DayCountLike], *, title: str, max_bars: in
     ``volume_summary``); each bar has a ``<title>`` with its period and count. With no points it is an empty frame
     that says so.
     """
-    volume = volume_buckets(points, max_bars=max_bars)
+    return _chart_svg(volume_buckets(points, max_bars=max_bars), title)
+
+
+def hourly_chart_svg(hour_counts: Mapping[str, int], *, title: str, max_bars: int = MAX_BARS) -> Markup:
+    """Like ``volume_chart_svg``, per hour (keys "YYYY-MM-DDTHH", UTC): for a story that spans a day or two.
+    More than ``max_bars`` hours are drawn per day instead."""
+    return _chart_svg(hourly_buckets(hour_counts, max_bars=max_bars), title)
+
+
+def _chart_svg(volume: VolumeBuckets, title: str) -> Markup:
     chart_id = _chart_id(title, volume.buckets)
     svg = _element(
         None, "svg", xmlns=SVG_NS, class_=f"volume-chart per-{volume.granularity}", role="img",

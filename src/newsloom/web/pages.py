@@ -27,9 +27,10 @@ from .. import __version__
 from ..errors import NotFoundError, QueryError, StoreError
 from ..feeds import ATOM_MEDIA_TYPE, AtomFeed, render_atom_feed
 from ..model import Article
-from ..related import more_like_this, related_articles, tokenize
+from ..related import tokenize
 from ..store.base import ArticleCount, EntityCount, Store
 from . import present
+from . import stories as story_views
 from .charts import volume_buckets, volume_chart_svg, volume_summary
 
 __all__ = ["router", "install_template_helpers", "PAGE_SIZE"]
@@ -46,6 +47,10 @@ ENTITY_LIST_SIZE = 24  # per group on /entities
 IN_THE_NEWS_COUNT = 10  # names in the home page's "In the news" box
 ARTICLE_ENTITIES_PER_GROUP = 5  # names per kind in an article's "In this article" box
 COOCCURRING_COUNT = 12
+HOME_STORIES = 6  # story blocks on the home page
+TRENDING_COUNT = 5
+STORY_PAGE_ARTICLES = 200  # articles in a story page's timeline
+MAX_STORY_PAGES = 500  # /stories?page=: the store pages stories by limit only, so deep pages are bounded
 _READ_METHODS = ["GET", "HEAD"]  # HEAD for link checkers and feed readers; only a GET counts as a read
 
 
@@ -71,6 +76,8 @@ def install_template_helpers(environment: Environment) -> None:
     """Filters and globals the templates use."""
     environment.globals["path_for"] = _path_for
     environment.filters["date_label"] = present.date_label
+    environment.filters["moment_label"] = present.moment_label
+    environment.filters["short_date"] = present.short_date
     environment.filters["date_source"] = present.date_source_label
     environment.filters["iso_date"] = present.iso_date
     environment.filters["safe_url"] = present.safe_url
@@ -114,6 +121,10 @@ def _entity_feed_url(request: Request, name: str) -> str:
     return _url(request, "entity_feed", name=name)
 
 
+def _story_feed_url(request: Request, story_id: str) -> str:
+    return _url(request, "story_feed", story_id=story_id)
+
+
 # The home page's box names people, organisations and places: nationalities ("American") and the like say little there.
 _NEWSWORTHY_GROUPS = {"people", "organisations", "places"}
 
@@ -134,10 +145,16 @@ def _in_the_news(store: Store, limit: int) -> list[EntityCount]:
 def home(request: Request, page: int = Query(1, ge=1, le=10_000)) -> HTMLResponse:
     store = _store(request)
     articles = store.latest_articles(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    first_page = page == 1
+    clock = story_views.store_clock(store)
     return _render(
         request,
         "home.html",
         {
+            # Stories and Trending head the first page only: the pages after it page through the latest articles.
+            "stories": story_views.home_stories(store, HOME_STORIES, clock) if first_page else [],
+            "trending": story_views.trending_stories(store, TRENDING_COUNT, clock) if first_page else [],
+            "trending_as_of": clock,
             "articles": articles[:PAGE_SIZE],
             "page": page,
             "has_next": len(articles) > PAGE_SIZE,
@@ -173,8 +190,8 @@ def article_page(request: Request, article_id: str) -> HTMLResponse:
             store.record_view(article.id)
         except StoreError as exc:  # a read-only or busy store must not stop anyone from reading
             log.warning("could not record a view of %s: %s", article.id, exc)
-    more = more_like_this(store, article, k=RELATED_COUNT)
-    related = related_articles(store, article, k=RELATED_COUNT, exclude={item.article.id for item in more})
+    related, more = story_views.related_lists(store, article, k=RELATED_COUNT)
+    story = story_views.story_of(store, article)
     canonical: Article | None = None
     if article.duplicate_of:
         try:
@@ -185,6 +202,8 @@ def article_page(request: Request, article_id: str) -> HTMLResponse:
     share_target = present.safe_url(article.url) or permalink
     follow_query = _follow_query(store, article)
     feeds = []
+    if story is not None:
+        feeds.append(_feed_link(f"This story: {story.title}", _story_feed_url(request, story.id)))
     if article.site:
         feeds.append(_feed_link(f"Articles from {article.site}", _site_feed_url(request, article.site)))
     feeds.append(_feed_link(f"Articles matching “{follow_query}”", _search_feed_url(request, follow_query)))
@@ -193,6 +212,7 @@ def article_page(request: Request, article_id: str) -> HTMLResponse:
         "article.html",
         {
             "article": article,
+            "story": story,
             "canonical": canonical,
             "copies": store.copies_of(article.id) if canonical is None else [],
             "permalink": permalink,
@@ -307,6 +327,65 @@ def entity_page(request: Request, name: str, page: int = Query(1, ge=1, le=10_00
     )
 
 
+@router.api_route("/stories", name="stories_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def stories_page(request: Request, page: int = Query(1, ge=1, le=MAX_STORY_PAGES)) -> HTMLResponse:
+    """Every story, biggest first (most canonical articles, most recent among equals), as story blocks."""
+    store = _store(request)
+    rows = store.top_stories(limit=page * PAGE_SIZE + 1)
+    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return _render(
+        request,
+        "stories.html",
+        {
+            "cards": [story_views.story_card(store, story) for story in shown],
+            "page": page,
+            "has_next": len(rows) > page * PAGE_SIZE and page < MAX_STORY_PAGES,
+        },
+    )
+
+
+def _entity_links(store: Store, names: list[str]) -> list[dict[str, Any]]:
+    """The story's top names, each marked known (an entity page exists) or not (linked to a search instead):
+    without the NER extra the clusterer's names are proper nouns no entity page knows."""
+    links = []
+    for name in names:
+        try:
+            store.entity(name)
+            known = True
+        except NotFoundError:
+            known = False
+        links.append({"name": name, "known": known})
+    return links
+
+
+@router.api_route("/stories/{story_id}", name="story_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def story_page(request: Request, story_id: str) -> HTMLResponse:
+    store = _store(request)
+    story = store.get_story(story_id)
+    articles = store.story_articles(story.id, limit=STORY_PAGE_ARTICLES)
+    lead = story_views.lead_article(story, articles)
+    chart, chart_summary = story_views.story_chart(story)
+    summary = (lead.summary or present.excerpt(lead)) if lead is not None else ""
+    feed_url = _story_feed_url(request, story.id)
+    return _render(
+        request,
+        "story.html",
+        {
+            "story": story,
+            "lead": lead,
+            "summary": summary,
+            "chart": chart,
+            "chart_summary": chart_summary,
+            # Each article with how many copies of it other outlets published ("also published by").
+            "timeline": [(article, len(store.copies_of(article.id))) for article in articles],
+            "entities": _entity_links(store, story.top_entities[:10]),
+            "feed_url": feed_url,
+            "feeds": [_feed_link(f"This story: {story.title}", feed_url)],
+            "description": summary[:200],
+        },
+    )
+
+
 @router.api_route("/docs", name="api_docs", methods=_READ_METHODS, response_class=HTMLResponse)
 def api_docs(request: Request) -> HTMLResponse:
     """The API reference, rendered from the OpenAPI document (no CDN assets, no inline script)."""
@@ -381,6 +460,18 @@ def entity_feed(request: Request, name: str) -> Response:
     self_url = _entity_feed_url(request, name)
     feed = AtomFeed(self_url, f"newsloom: {name}", self_url, _url(request, "entity_page", name=name),
                     subtitle=f"Articles mentioning {name}")
+    return _atom_response(request, feed, articles)
+
+
+@router.api_route("/feeds/stories/{story_id}.atom", name="story_feed", methods=_READ_METHODS)
+def story_feed(request: Request, story_id: str) -> Response:
+    """A story's newest articles first, so a feed reader sees new coverage at the top."""
+    store = _store(request)
+    story = store.get_story(story_id)
+    articles = store.story_articles(story.id, limit=STORY_PAGE_ARTICLES)[-FEED_SIZE:][::-1]
+    self_url = _story_feed_url(request, story.id)
+    feed = AtomFeed(self_url, f"newsloom story: {story.title}", self_url, _url(request, "story_page", story_id=story.id),
+                    subtitle=f"{story.article_count} articles from {story.source_count} sources")
     return _atom_response(request, feed, articles)
 
 

@@ -26,6 +26,8 @@ __all__ = [
     "DATE_SOURCE_LABELS",
     "ShareLink",
     "date_label",
+    "moment_label",
+    "short_date",
     "date_source_label",
     "iso_date",
     "safe_url",
@@ -72,6 +74,23 @@ def date_label(article: Article) -> str:
     if (value.hour, value.minute) != (0, 0):
         return f"{day}, {value:%H:%M} {value:%Z}".rstrip()
     return day
+
+
+def moment_label(value: datetime | None) -> str:
+    """'26 March 2024, 09:30 UTC' (the time left out at midnight), or 'date unknown': story first/last seen."""
+    if value is None:
+        return "date unknown"
+    value = _aware(value).astimezone(timezone.utc)
+    day = f"{value.day} {value:%B %Y}"
+    return f"{day}, {value:%H:%M} UTC" if (value.hour, value.minute) != (0, 0) else day
+
+
+def short_date(value: datetime | None) -> str:
+    """'26 Mar 2024' for compact timelines; empty when unknown."""
+    if value is None:
+        return ""
+    value = _aware(value).astimezone(timezone.utc)
+    return f"{value.day} {value:%b %Y}"
 
 
 def iso_date(value: datetime | None) -> str | None:

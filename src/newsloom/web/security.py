@@ -42,16 +42,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import InputError
 
 __all__ = [
-    "AccessSettings",
-    "RateLimiter",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_RATE_BURST",
+    "DEFAULT_RATE_PER_MINUTE",
+    "MIN_TOKEN_LENGTH",
     "AccessMiddleware",
+    "AccessSettings",
     "BodyTooLargeError",
+    "RateLimiter",
     "install_access_control",
     "require_write_token",
-    "DEFAULT_MAX_BODY_BYTES",
-    "DEFAULT_RATE_PER_MINUTE",
-    "DEFAULT_RATE_BURST",
-    "MIN_TOKEN_LENGTH",
 ]
 
 log = logging.getLogger(__name__)

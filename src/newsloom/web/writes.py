@@ -18,7 +18,7 @@ from ..sources.files import article_from_record
 from .api import ErrorOut
 from .security import require_write_token
 
-__all__ = ["router", "ArticleRecordIn", "IngestOut", "MAX_RECORDS_PER_REQUEST"]
+__all__ = ["MAX_RECORDS_PER_REQUEST", "ArticleRecordIn", "IngestOut", "router"]
 
 MAX_RECORDS_PER_REQUEST = 1000
 

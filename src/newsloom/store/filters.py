@@ -1,0 +1,84 @@
+"""SQL conditions for a parsed query's field filters, shared by the SQLite and PostgreSQL stores.
+
+Every value is a bound parameter: the SQL text is built only from constants, so nothing a user types reaches the
+database as SQL. ``placeholder`` is the driver's marker ("?" for sqlite3, "%s" for psycopg); the fragments hold no
+literal "%", so they are safe under psycopg's formatting.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..search import Query
+
+__all__ = ["filter_conditions", "like_escaped", "entity_boost_names"]
+
+
+def like_escaped(value: str) -> str:
+    """``value`` with LIKE's wildcards escaped (the conditions declare ESCAPE '\\')."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _any_of(conditions: list[str]) -> str:
+    return "(" + " OR ".join(conditions) + ")"
+
+
+def filter_conditions(query: Query, placeholder: str) -> tuple[list[str], list[object]]:
+    """(conditions on table alias ``a``, their parameters): ANDed by the caller."""
+    p = placeholder
+    filters = query.filters
+    conditions: list[str] = []
+    params: list[object] = []
+    for name in filters.entities:
+        conditions.append(f"a.id IN (SELECT e.article_id FROM article_entities e WHERE e.name = {p})")
+        params.append(name)
+    if filters.sites:
+        # The site itself or any subdomain of it: site:bbc.co.uk also finds news.bbc.co.uk.
+        conditions.append(_any_of([f"(a.site = {p} OR a.site LIKE {p} ESCAPE '\\')" for _ in filters.sites]))
+        for site in filters.sites:
+            params += [site, "%." + like_escaped(site)]
+    if filters.authors:
+        conditions.append(_any_of([f"lower(a.author) LIKE {p} ESCAPE '\\'" for _ in filters.authors]))
+        params += ["%" + like_escaped(author) + "%" for author in filters.authors]
+    if filters.languages:
+        conditions.append(_any_of([f"(lower(a.language) = {p} OR lower(a.language) LIKE {p} ESCAPE '\\')"
+                                   for _ in filters.languages]))
+        for language in filters.languages:
+            params += [language, like_escaped(language) + "-%"]
+    if filters.stories:
+        conditions.append(_any_of([f"a.story_id = {p}" for _ in filters.stories]))
+        params += filters.stories
+    # sort_time is UTC ISO text, so comparing text compares instants; a bare day sorts before that day's times.
+    if filters.after is not None:
+        conditions.append(f"a.sort_time >= {p}")
+        params.append(_day(filters.after))
+    if filters.before is not None:
+        conditions.append(f"a.sort_time < {p}")
+        params.append(_day(filters.before))
+    return conditions, params
+
+
+def _day(day: date) -> str:
+    return day.isoformat()
+
+
+def entity_boost_names(query: Query) -> list[str]:
+    """Lower-cased texts an entity's name may equal for the entity boost: each term of the query ("netanyahu",
+    "benjamin netanyahu") and all its words in a row, so "benjamin netanyahu" unquoted boosts that entity too."""
+    names = {" ".join(term.tokens) for clause in query.clauses for term in clause}
+    if len(query.clauses) > 1 and all(len(clause) == 1 for clause in query.clauses):
+        names.add(" ".join(token for clause in query.clauses for token in clause[0].tokens))
+    return sorted(names)
+
+
+# Relevance: within the best ENTITY_BOOST_WINDOW full-text matches, an article mentioning an entity the query names
+# scores (1 + ENTITY_BOOST) times its text score. A window keeps the boost's cost fixed however many articles match.
+ENTITY_BOOST = 0.5
+ENTITY_BOOST_WINDOW = 200
+_SNIPPET_WORDS = 32
+
+
+def opening_words(body: str, words: int = _SNIPPET_WORDS) -> str:
+    """The snippet of a hit found by filters alone (no word to centre on): the opening words of the text."""
+    split = body.split()
+    return " ".join(split[:words]) + (" …" if len(split) > words else "")
