@@ -162,11 +162,11 @@ def reference_day(truth: dict) -> str | None:
 # --- Loading and running ---------------------------------------------------------------------------------------
 
 
-def load_pages(folder: Path = DATA, split: str = "dev") -> list[Page]:
-    """Every page of the split with its ground truth, sorted by file id."""
+def load_pages(folder: Path = DATA, split: str = "dev", every: int = 1) -> list[Page]:
+    """The pages of the split with their ground truth, sorted by file id (``every``: only every n-th one)."""
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["files"]
     pages = []
-    for truth_path in sorted((folder / split / "ground-truth").glob("*.json")):
+    for truth_path in sorted((folder / split / "ground-truth").glob("*.json"))[::every]:
         record = json.loads(truth_path.read_text(encoding="utf-8"))
         file_id = record.get("file_id") or truth_path.stem
         html_path = folder / split / "html" / f"{truth_path.stem}.html.gz"

@@ -1,9 +1,11 @@
 """The reader in a real browser: a uvicorn server on 127.0.0.1 and headless Chromium driven by Playwright.
 
 The store holds the fixture page (a flattened news page with ad and teaser furniture, ingested through the pipeline),
-40 real ECB+ reports, and the real BBC reports on Israel (its true neighbours). We open the fixture's article page, check the clean body shows and no ad text does, then
-follow a More like this, a Related and a Popular link, each to another article page. Screenshots go to
-artifacts/browser/ (git-ignored) for people to look at.
+40 real ECB+ reports on 10 events (dated here, over the last eight days, so they form stories with timelines) and the
+real BBC reports on Israel (its true neighbours), all run through the pipeline's stages. We open the fixture's article
+page, check the clean body shows and no ad text does, then follow a More like this, a Related and a Popular link, each
+to another article page; from the home page's story block we open a story page (chart and timeline), and from an
+article of a story its "same story" link. Screenshots go to artifacts/browser/ (git-ignored) for people to look at.
 
 Uses the system Chromium (/usr/bin/chromium, Debian package); Playwright's own browser download is never used.
 """
@@ -17,12 +19,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
-from newsloom.pipeline import ingest_paths
+from newsloom.pipeline import default_stages, ingest_articles, ingest_paths
 from newsloom.sources.files import article_from_record
 from newsloom.store import SQLiteStore
 from newsloom.web import create_app
@@ -74,13 +77,20 @@ def _skip_unless_ready() -> Path:
 
 
 def _ecbplus_articles(per_cluster: int = 4):
+    """The reports of each event dated a few hours apart, one event every 20 hours, the last one ending an hour
+    ago (ECB+ has no dates of its own): a timeline for story pages and a fresh event for Trending."""
     records = [json.loads(line) for line in ECBPLUS_DOCS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    chosen = []
-    for cluster in ECBPLUS_CLUSTERS:
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(hours=20 * (len(ECBPLUS_CLUSTERS) - 1) + 3 * (per_cluster - 1) + 1)
+    articles = []
+    for number, cluster in enumerate(ECBPLUS_CLUSTERS):
         reports = sorted((r for r in records if r["event_cluster"] == cluster and r.get("url")),
                          key=lambda r: r["doc_name"])
-        chosen += reports[:per_cluster]
-    return [article_from_record({"url": r["url"], "title": r["title"], "text": r["text"]}, "ecbplus") for r in chosen]
+        for index, r in enumerate(reports[:per_cluster]):
+            when = start + timedelta(hours=20 * number + 3 * index)
+            articles.append(article_from_record(
+                {"url": r["url"], "title": r["title"], "text": r["text"], "published_at": when.isoformat()}, "ecbplus"))
+    return articles
 
 
 def _bbc_middle_east_articles():
@@ -118,7 +128,7 @@ def reader(tmp_path_factory) -> Iterator[Reader]:
     report = ingest_paths([fixture_page], store)
     assert report.read == 1 and not report.errors, report.errors
     others = _ecbplus_articles() + _bbc_middle_east_articles()
-    store.upsert_articles(others)
+    ingest_articles(others, store, default_stages(entities=False))  # dedup, summaries, stories (NER is not needed)
     (fixture,) = [a for a in store.latest_articles(limit=100) if a.source and a.source.endswith(fixture_page.name)]
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -257,4 +267,56 @@ def test_entity_link_from_the_article_page_opens_the_entity_page(reader, page):
     first.click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == name and page.locator("svg.volume-chart").is_visible()
+    assert not page.problems, page.problems  # type: ignore[attr-defined]
+
+
+def test_home_story_block_opens_a_story_page_with_chart_and_timeline(reader, page):
+    page.goto(f"{reader.base_url}/")
+    block = page.locator("article.story-card").first
+    assert block.is_visible()
+    counts = block.locator(".story-card-counts").inner_text()
+    assert re.fullmatch(r"\d+ ARTICLES FROM \d+ SOURCES", counts.upper()), counts
+    assert block.locator(".story-card-title a").inner_text()
+    assert block.locator(".story-card-others li").count() >= 1
+    assert block.locator(".story-timeline time").count() >= 1
+    assert page.get_by_role("heading", name="Trending", exact=True).is_visible()
+    assert page.locator("section.trending a").count() >= 1  # the freshest event is gathering pace
+    _screenshot(page, "home.png")
+    block.locator("a.full-coverage").click()
+    page.wait_for_url(re.compile(r".*/stories/[^/]+$"))
+    chart = page.locator("svg.volume-chart")
+    assert chart.is_visible() and chart.get_attribute("role") == "img"
+    assert page.locator("svg.volume-chart rect.chart-bar").count() >= 2
+    items = page.locator("ol.story-articles li.timeline-item")
+    assert items.count() >= 2
+    times = [items.nth(i).locator("time").get_attribute("datetime") for i in range(items.count())]
+    assert times == sorted(times)  # oldest first
+    assert page.locator("section.subscribe a.feed-link").get_attribute("href").endswith(".atom")
+    _screenshot(page, "story.png")
+    page.emulate_media(color_scheme="dark")
+    _screenshot(page, "story-dark.png")
+    assert not page.problems, page.problems  # type: ignore[attr-defined]
+
+
+def test_same_story_link_opens_another_article_of_the_story(reader, page):
+    page.goto(f"{reader.base_url}/stories")
+    page.locator("article.story-card a.full-coverage").first.click()
+    page.wait_for_url(re.compile(r".*/stories/[^/]+$"))
+    story_url = page.url
+    story_title = page.locator("h1").inner_text()
+    first = page.locator("ol.story-articles .timeline-title a").first
+    first_title = first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r".*/articles/[0-9a-f]{16}$"))
+    part = page.locator("p.part-of-story a")
+    assert part.inner_text() == story_title and page.url != story_url
+    same = page.locator("section.related li", has_text="same story").first
+    assert same.is_visible()
+    link = same.locator("a")
+    title = link.inner_text()
+    assert title != first_title
+    link.click()
+    page.wait_for_url(re.compile(r".*/articles/[0-9a-f]{16}$"))
+    assert page.locator("h1").inner_text() == title
+    assert page.locator("p.part-of-story a").inner_text() == story_title  # still the same story
     assert not page.problems, page.problems  # type: ignore[attr-defined]

@@ -150,6 +150,82 @@ def test_metadata_fallbacks_without_structured_data():
     assert article.language == "de"
 
 
+def test_title_is_the_heading_that_agrees_with_the_stated_title():
+    # The <h1> "Site name" logo matches only the site segment of the <title>: the title's first segment wins.
+    logo = "<html><head><title>What is Ownership? - The Rust Book</title></head><body><h1>The Rust Book</h1>"
+    logo += "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</body></html>"
+    assert extract_html(logo).title == "What is Ownership?"
+    # A heading that is part of the stated title is the page's own wording of it; a menu's <h1> is not.
+    heading = "<html><head><title>Is it really always the DNS? | APNIC Blog</title></head><body>"
+    heading += "<h1>Home</h1><h1>Is it really always the DNS?</h1>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    assert extract_html(heading + "</body></html>").title == "Is it really always the DNS?"
+    # Entities escaped twice by the publisher's CMS are read as the characters they stand for.
+    entity = "<html><head><meta property='og:title' content='Create &amp;#038; Market Tours'></head><body>"
+    entity += "<h1>Create &amp; Market Tours</h1>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</body></html>"
+    assert extract_html(entity).title == "Create & Market Tours"
+
+
+@pytest.mark.parametrize(
+    "byline, author",
+    [
+        ('<div class="byline">By Jane Doe, Senior Transport Correspondent at City News</div>', "Jane Doe"),
+        ('<p class="author-by-line-text"><span>By </span>Scott Pletcher</p>', "Scott Pletcher"),
+        ('<aside class="post-author">Katie Liguori</aside>', "Katie Liguori"),
+        ('<a href="/authors/trevor-jackins">Trevor Jackins</a>', "Trevor Jackins"),
+        ('<div class="byline">Rasmus Barslund Updated Feb 27, 2026</div>', "Rasmus Barslund"),
+        ('<div class="byline">Dylan Bailey, MS, RD, FAND</div>', "Dylan Bailey, MS, RD, FAND"),
+        ('<div class="byline">Theresa May</div>', "Theresa May"),
+    ],
+)
+def test_author_from_bylines(byline, author):
+    page = _page().replace('<div class="byline">By Jane Doe</div>', byline)
+    assert extract_html(page).author == author
+
+
+def test_author_from_card_labels_and_graph_references():
+    twitter = '<meta name="twitter:label1" content="Written by"><meta name="twitter:data1" content="Jayesh Shinde">'
+    page = _page(head=twitter).replace('<div class="byline">By Jane Doe</div>', "")
+    assert extract_html(page).author == "Jayesh Shinde"
+    graph = """<script type="application/ld+json">{"@graph": [
+      {"@type": "Article", "headline": "x", "author": {"@id": "https://e.com/#jane"}},
+      {"@type": "Person", "@id": "https://e.com/#jane", "name": "Jane Roe"}]}</script>"""
+    assert extract_html(_page(head=graph)).author == "Jane Roe"
+
+
+def test_content_kept_in_noscript_for_readers_without_javascript():
+    posts = "".join(f"<div class='post'><p>{p}</p></div>" for p in PARAGRAPHS * 6)
+    page = f"<html><head><title>Thread</title></head><body><div id='app'></div><noscript>{posts}</noscript></body></html>"
+    article = extract_html(page)
+    assert PARAGRAPHS[0] in article.paragraphs
+    small = _page(body_extra="<noscript><img src='pixel.gif'> Please enable JavaScript for comments.</noscript>")
+    assert not any("enable JavaScript" in p for p in extract_html(small).paragraphs)
+
+
+def test_page_builder_widgets_are_not_boilerplate_when_they_hold_the_text():
+    widgets = "".join(
+        f"<div class='elementor-widget elementor-widget-text-editor'><div class='elementor-widget-container'><p>{p}</p></div></div>"
+        for p in PARAGRAPHS
+    )
+    page = f"<html><head><title>Guide</title></head><body><div class='elementor-widget-wrap'>{widgets}</div>"
+    page += "<div class='sidebar-widget'><p>Sign up for our newsletter and get ten percent off, today only!</p></div></body></html>"
+    paragraphs = extract_html(page).paragraphs
+    assert PARAGRAPHS[0] in paragraphs and PARAGRAPHS[-1] in paragraphs
+
+
+def test_listing_cards_are_the_content_of_a_listing_page():
+    cards = "".join(
+        f"<a href='/news/story-{i}'><h2>Headline number {i} about the transit plan</h2>"
+        f"<p>A short excerpt for story {i}, with enough words to read like a teaser of the story.</p></a>"
+        for i in range(12)
+    )
+    page = "<html><head><title>Transit news</title><meta property='og:type' content='website'></head><body>"
+    page += f"<nav><a href='/'>Home</a><a href='/a'>About</a></nav><main><h1>Transit news</h1>{cards}</main></body></html>"
+    article = extract_html(page, url="https://news.example.com/topics/transit")
+    assert article.page_type == "other"
+    assert "Headline number 7 about the transit plan" in article.paragraphs
+    assert not any(p in ("Home", "About") for p in article.paragraphs)
+
+
 def test_date_from_meta_time_element_and_url():
     meta = extract_html(_page(head='<meta property="article:published_time" content="2023-05-02T10:00:00Z">'))
     assert (meta.published_at.date().isoformat(), meta.published_at_source) == ("2023-05-02", "meta")

@@ -8,12 +8,13 @@ tests drive the delivery rounds with an explicit ``now`` so backoff waits cost n
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,11 +22,11 @@ import pytest
 
 feedparser = pytest.importorskip("feedparser")
 
-from newsloom.errors import BlockedAddressError, InputError, QueryError  # noqa: E402
-from newsloom.feeds import AtomFeed, render_feed  # noqa: E402
-from newsloom.model import Article, EntityMention, article_id_for  # noqa: E402
-from newsloom.store import SQLiteStore  # noqa: E402
-from newsloom.subscriptions import (  # noqa: E402
+from newsloom.errors import BlockedAddressError, InputError, QueryError
+from newsloom.feeds import AtomFeed, render_feed
+from newsloom.model import Article, EntityMention, article_id_for
+from newsloom.store import SQLiteStore
+from newsloom.subscriptions import (
     RetryPolicy,
     backoff_delay,
     create_subscription,
@@ -37,7 +38,7 @@ from newsloom.subscriptions import (  # noqa: E402
 )
 
 SECRET = "s3cret-for-tests"
-T0 = datetime(2024, 3, 26, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 26, 12, 0, tzinfo=UTC)
 
 
 def make_article(n: int, words: str = "ceasefire talks in rafah", site: str = "example.com") -> Article:
@@ -67,7 +68,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 signed = verify_webhook(SECRET, self.headers.get("X-Newsloom-Timestamp"), body,
                                         self.headers.get("X-Newsloom-Signature"), now=T0.timestamp() + 86400 * 3,
@@ -117,7 +118,7 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-def _subscribe(store: SQLiteStore, receiver: Receiver, **kwargs: object):  # noqa: ANN202
+def _subscribe(store: SQLiteStore, receiver: Receiver, **kwargs: object):
     return create_subscription(store, "query", "rafah", webhook_url=receiver.url, secret=SECRET,
                                allow_private_networks=True, now=T0, **kwargs)
 
@@ -154,7 +155,7 @@ def test_once_per_subscription_across_failures_and_a_restart(tmp_path: Path, rec
 
     # And a newsloom process of its own (the CLI), on the same file: nothing is owed, nothing is sent.
     result = subprocess.run([sys.executable, "-m", "newsloom", "--db", str(db), "subscribe", "deliver"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "0 attempted" in result.stdout
 
@@ -272,14 +273,21 @@ def test_subscriptions_survive_a_reopen_and_can_be_removed(tmp_path: Path) -> No
 
 
 # -- feeds -------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("feed_format", ["atom", "rss", "json"])
-def test_feeds_are_read_by_feedparser_without_errors(feed_format: str) -> None:
+def _feed_articles() -> list[Article]:
     hostile = make_article(7)
     hostile.title = "Tom & Jerry <b>bold</b> \x01control\x0b chars ünïcode"
     hostile.author = "Ann <ann@example.com>"
     undated = make_article(8)
     undated.published_at = None
-    articles = [hostile, make_article(1), undated]
+    return [hostile, make_article(1), undated]
+
+
+# feedparser 6.0.14 (the newest release on PyPI) has no JSON Feed parser: it reads Atom and RSS only, so the JSON Feed
+# is checked against the JSON Feed 1.1 spec's rules by test_json_feed_follows_the_spec below.
+@pytest.mark.parametrize("feed_format", ["atom", "rss"])
+def test_feeds_are_read_by_feedparser_without_errors(feed_format: str) -> None:
+    articles = _feed_articles()
+    hostile = articles[0]
     feed = AtomFeed("https://news.test/feeds/x", "Test feed & more", "https://news.test/feeds/x",
                     "https://news.test/", subtitle="Articles")
     body, media_type = render_feed(feed_format, feed, articles, lambda a: f"https://news.test/articles/{a.id}",
@@ -295,7 +303,27 @@ def test_feeds_are_read_by_feedparser_without_errors(feed_format: str) -> None:
     assert first.link == f"https://news.test/articles/{hostile.id}"
     assert first.id == f"urn:newsloom:article:{hostile.id}"
     assert "published_parsed" in first and "published_parsed" not in parsed.entries[2]
-    assert media_type in {"application/atom+xml", "application/rss+xml", "application/feed+json"}
+    assert media_type in {"application/atom+xml", "application/rss+xml"}
+
+
+def test_json_feed_follows_the_spec() -> None:
+    articles = _feed_articles()
+    feed = AtomFeed("https://news.test/feeds/x.json", "Test", "https://news.test/feeds/x.json", "https://news.test/")
+    body, media_type = render_feed("json", feed, articles, lambda a: f"https://news.test/articles/{a.id}", now=T0)
+    assert media_type == "application/feed+json"
+    document = json.loads(body)
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["title"] == "Test" and document["feed_url"] == "https://news.test/feeds/x.json"
+    assert len(document["items"]) == 3
+    for item, article in zip(document["items"], articles):
+        assert isinstance(item["id"], str) and item["id"].endswith(article.id)
+        assert item.get("content_text") or item.get("content_html")  # the spec requires one of them
+        for key in ("date_published", "date_modified"):
+            if key in item:  # RFC 3339
+                assert datetime.fromisoformat(item[key]).tzinfo is not None
+        assert all(isinstance(author["name"], str) for author in item.get("authors", []))
+    assert document["items"][0]["title"] == "Tom & Jerry <b>bold</b> control chars ünïcode"
+    assert "date_published" not in document["items"][2]
 
 
 def test_matching_articles_per_kind() -> None:
@@ -306,3 +334,75 @@ def test_matching_articles_per_kind() -> None:
         assert [a.id for a in matching_articles(store, subscription)] == [
             make_article(n, **({"site": "other.org", "words": "football"} if n == 2 else {})).id for n in expected
         ]
+
+
+# -- the web: feed routes in three formats, conditional GET, the subscriptions API -----------------------------------
+TOKEN = "t" * 24
+
+
+@pytest.fixture()
+def client() -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from newsloom.web.app import create_app
+
+    store = SQLiteStore(":memory:")
+    store.upsert_articles([make_article(1), make_article(2)])
+    with TestClient(create_app(store, api_token=TOKEN)) as test_client:
+        yield test_client
+    store.close()
+
+
+@pytest.mark.parametrize("path", ["/feeds/latest", "/feeds/sites/example.com", "/feeds/entities/Rafah",
+                                  "/feeds/search"])
+def test_feed_routes_serve_three_formats_with_etag_and_304(client, path: str) -> None:
+    params = {"q": "rafah"} if path.endswith("search") else None
+    for feed_format, media_type in (("atom", "application/atom+xml"), ("rss", "application/rss+xml"),
+                                    ("json", "application/feed+json")):
+        response = client.get(f"{path}.{feed_format}", params=params)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith(media_type)
+        if feed_format != "json":
+            parsed = feedparser.parse(response.content, response_headers=dict(response.headers))
+            assert parsed.bozo == 0 and len(parsed.entries) == 2
+        else:
+            assert len(json.loads(response.content)["items"]) == 2
+        etag = response.headers["etag"]
+        again = client.get(f"{path}.{feed_format}", params=params, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+        other = client.get(f"{path}.{feed_format}", params=params, headers={"If-None-Match": '"stale", W/"x"'})
+        assert other.status_code == 200
+
+
+def test_subscriptions_api_reads_open_writes_need_the_token(client) -> None:
+    assert client.post("/api/subscriptions", json={"kind": "query", "target": "rafah"}).status_code == 401
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    created = client.post("/api/subscriptions", json={"kind": "query", "target": "rafah"}, headers=auth)
+    assert created.status_code == 201, created.text
+    record = created.json()
+    assert record["feeds"]["rss"] == "/feeds/search.rss?q=rafah" and record["secret"] is None
+    assert client.get(record["feeds"]["json"]).status_code == 200
+    bad = client.post("/api/subscriptions", json={"kind": "query", "target": '"open'}, headers=auth)
+    assert bad.status_code == 400 and bad.json()["ok"] is False
+    private = client.post("/api/subscriptions", headers=auth,
+                          json={"kind": "site", "target": "example.com", "webhook_url": "http://127.0.0.1/x"})
+    assert private.status_code == 400
+    assert [s["id"] for s in client.get("/api/subscriptions").json()] == [record["id"]]
+    assert client.get(f"/api/subscriptions/{record['id']}").json()["log"] == []
+    assert client.delete(f"/api/subscriptions/{record['id']}").status_code == 401
+    assert client.delete(f"/api/subscriptions/{record['id']}", headers=auth).status_code == 200
+    assert client.get(f"/api/subscriptions/{record['id']}").status_code == 404
+
+
+def test_subscribe_boxes_link_all_three_formats(client) -> None:
+    article = make_article(1)
+    pages = {
+        f"/articles/{article.id}": None, "/entities/Rafah": None, "/sites/example.com": None, "/search": {"q": "rafah"},
+    }
+    for path, params in pages.items():
+        html = client.get(path, params=params).text
+        for suffix in (".atom", ".rss", ".json"):
+            assert suffix in html, (path, suffix)
+        for href in set(re.findall(r'href="([^"]*/feeds/[^"]*)"', html)):
+            target = href.replace("&amp;", "&")
+            assert client.get(target).status_code == 200, (path, target)

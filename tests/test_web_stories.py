@@ -16,7 +16,7 @@ import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import quote, quote_plus
 
@@ -38,7 +38,7 @@ from .conftest import FIXTURES_DIR
 from .test_web_pages import assert_inert, parse
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-START = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 # Hours after START of each event's four reports, in the file's order.
 HOURS = {"9_ecbplus": [0, 26, 74, 122], "12_ecbplus": [30, 34, 41, 52], "18_ecbplus": [146, 149, 152, 156]}
 COPY_OF = 5  # the 6th record (a Detroit shooting report) is republished by a syndication site
@@ -100,7 +100,7 @@ def _rail_items(html: str, box: str) -> list[tuple[str, str]]:
     """(article id, reason) of each link in one rail box of the article page."""
     section = _section(html, f'<section class="box {box}"')
     return re.findall(r'<a href="/articles/([^"]+)">.*?</a>\s*<span class="reason">([^<]*?)(?: · [^<]*)?</span>',
-                      section, re.S)
+                      section, re.DOTALL)
 
 
 # -- the pipeline made stories (the premise of every test below) ---------------------------------------------------
@@ -121,7 +121,7 @@ def test_home_shows_story_blocks_with_lead_other_sources_and_timeline(reader):
     assert response.status_code == 200
     html = response.text
     assert "Top stories" in html and "Latest" in html and "Popular" in html
-    blocks = re.findall(r'<article class="story-card" data-story-id="([^"]+)">(.*?)</article>', html, re.S)
+    blocks = re.findall(r'<article class="story-card" data-story-id="([^"]+)">(.*?)</article>', html, re.DOTALL)
     expected = [s for s in reader.store.top_stories(limit=6) if s.article_count >= 2]
     assert [story_id for story_id, _ in blocks] == [s.id for s in expected]
     for story, (_, block) in zip(expected, blocks):
@@ -175,11 +175,18 @@ def test_story_page_shows_summary_counts_chart_timeline_and_entities(reader):
     assert unescape(re.search(r'<h1 class="page-title">([^<]+)</h1>', html).group(1)) == story.title
     members = reader.store.story_articles(story.id)
     lead = next((a for a in members if a.title == story.title), members[0])
-    assert lead.summary and unescape(re.search(r'class="lede story-summary">([^<]*)<', html).group(1)) == lead.summary
+    # The standfirst is the lead's summary, without the headline it repeats, at most a few sentences long.
+    standfirst = unescape(re.search(r'class="lede story-summary">([^<]*)<', html).group(1))
+    assert lead.summary and 40 < len(standfirst) <= 421 and standfirst.rstrip("…") in lead.summary
+    assert not standfirst.startswith(lead.title)
+    sources = re.findall(r'<a href="/sites/([^"]+)">[^<]+</a> <span class="reason">(\d+) articles? in this story',
+                         _section(html, '<section class="box story-sources"'))
+    assert sorted(site for site, _ in sources) == sorted({a.site for a in members})
+    assert sum(int(count) for _, count in sources) == story.article_count
     assert f"{story.article_count} articles from {story.source_count} sources" in html
     assert f'datetime="{story.first_seen.isoformat()}"' in html and f'datetime="{story.last_seen.isoformat()}"' in html
     # A story of ten hours is charted per hour, one bar per hour from the first report to the last.
-    svg = re.search(r"<svg .*?</svg>", html, re.S).group(0)
+    svg = re.search(r"<svg .*?</svg>", html, re.DOTALL).group(0)
     chart = ET.fromstring(svg)
     assert "per-hour" in chart.get("class") and chart.get("role") == "img"
     bars = chart.findall(".//{http://www.w3.org/2000/svg}rect")
@@ -203,7 +210,7 @@ def test_a_story_of_several_days_is_charted_per_day(reader):
     story = _story_of(reader, "9_ecbplus")
     assert story.last_seen - story.first_seen >= timedelta(days=3)
     html = reader.client.get(f"/stories/{story.id}").text
-    chart = ET.fromstring(re.search(r"<svg .*?</svg>", html, re.S).group(0))
+    chart = ET.fromstring(re.search(r"<svg .*?</svg>", html, re.DOTALL).group(0))
     assert "per-day" in chart.get("class")
     days = (story.last_seen.date() - story.first_seen.date()).days + 1
     assert len(chart.findall(".//{http://www.w3.org/2000/svg}rect")) == days
@@ -327,3 +334,17 @@ def test_api_docs_list_the_story_endpoints(reader):
     spec = reader.client.get("/openapi.json").json()
     for path in ("/api/stories", "/api/stories/{story_id}", "/api/trending"):
         assert path in spec["paths"], path
+
+
+def test_hourly_chart_falls_back_to_days_and_ignores_malformed_hours():
+    from newsloom.web.charts import hourly_buckets, hourly_chart_svg
+
+    hours = {"2024-03-01T08": 2, "2024-03-01T10": 1, "not-an-hour": 5, "2024-03-01T99": 3}
+    volume = hourly_buckets(hours)
+    assert volume.granularity == "hour" and [b.count for b in volume.buckets] == [2, 0, 1]
+    chart = ET.fromstring(str(hourly_chart_svg(hours, title="<b>Story</b>")))
+    assert chart.findtext("{http://www.w3.org/2000/svg}title") == "<b>Story</b>"  # escaped by the serialiser
+    assert "busiest hour: 1 March 2024, 08:00 UTC, 2 articles" in chart.findtext("{http://www.w3.org/2000/svg}desc")
+    long_story = {"2024-03-01T08": 1, "2024-03-09T08": 4}  # 193 hours: more bars than fit, so per day
+    assert hourly_buckets(long_story).granularity == "day"
+    assert [b.count for b in hourly_buckets(long_story).buckets] == [1] + [0] * 7 + [4]

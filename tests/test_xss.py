@@ -38,7 +38,7 @@ from newsloom.model import EntityMention, Teaser
 from newsloom.pipeline import ingest_articles, ingest_paths
 from newsloom.sources.feeds import parse_feed
 from newsloom.sources.files import article_from_record
-from newsloom.stages import Batch
+from newsloom.stages import Batch, StoriesStage
 from newsloom.store import SQLiteStore, Store
 from newsloom.web import create_app
 from newsloom.web.security import AccessSettings
@@ -49,6 +49,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.browser, pytest.mark.server, 
 
 CHROMIUM = Path("/usr/bin/chromium")
 CANARY_HOST = "canary.invalid"
+STORY_PAGES = 30
 ARTICLE_PAGES = 120  # of the ~160 canonical planted articles, in turn from each of the three routes
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -177,13 +178,15 @@ def _ingest_everything(store: SQLiteStore, folder: Path) -> None:
     pages.mkdir()
     _html_pages(pages)
     _jsonl_records(records)
-    report = ingest_paths([pages, records], store, stages=[_plant_entities_and_teasers], batch_size=50)
+    # The stories stage clusters the planted articles, so story pages show payload headlines too.
+    stories = StoriesStage()
+    report = ingest_paths([pages, records], store, stages=[_plant_entities_and_teasers, stories], batch_size=50)
     assert report.read >= 2 * len(PAYLOADS) - 5, report.errors[:5]
     feed = parse_feed(_feed_document(), url="https://xss-feed.example/rss")
     assert len(feed.entries) >= len(PAYLOADS) * 3 // 4  # entries whose link is javascript: are dropped by the parser
     entries = [article_from_record({"url": e.url, "title": e.title, "text": e.summary, "author": e.author}, "feed")
                for e in feed.entries]
-    ingest_articles(entries, store, stages=[_plant_entities_and_teasers])
+    ingest_articles(entries, store, stages=[_plant_entities_and_teasers, stories])
 
 
 # -- the server and the browser ------------------------------------------------------------------------------------
@@ -322,6 +325,12 @@ def test_no_payload_runs_on_any_reader_page(reader, browser_page):
     _visit(browser_page, f"{base}/entities", visits)
     for name in reader.entities:
         _visit(browser_page, f"{base}/entities/{_path(name)}", visits, statuses=(200, 404))
+    if httpx.get(f"{base}/stories", timeout=30).status_code == 200:  # story pages, once the reader has them
+        _visit(browser_page, f"{base}/stories", visits)
+        story_links = browser_page.evaluate(
+            "() => [...new Set([...document.querySelectorAll('a[href^=\"/stories/\"]')].map(a => a.getAttribute('href')))]")
+        for href in story_links[:STORY_PAGES]:
+            _visit(browser_page, base + href, visits)
     for payload in PAYLOADS[:20]:  # error pages echo what was asked for
         _visit(browser_page, f"{base}/articles/{_path(payload)}", visits, statuses=(404,))
     for feed in ("/feeds/latest.atom", f"/feeds/search.atom?q={quote('nlxss')}",

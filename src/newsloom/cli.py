@@ -254,7 +254,8 @@ def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, 
 @click.pass_context
 @_fail_cleanly
 def search(ctx: click.Context, query: str, limit: int, output_format: str) -> None:
-    """Full-text search: words, "exact phrases", OR, -exclusions."""
+    """Full-text search: words, "exact phrases", OR, -exclusions, and filters: entity:"Name" site:host author:text
+    lang:en story:ID after:YYYY-MM-DD before:YYYY-MM-DD sort:date (a query of filters only is fine)."""
     from .store.sqlite import MATCH_END, MATCH_START
 
     store = open_store(ctx.obj["db"])
@@ -502,6 +503,153 @@ def watch(ctx: click.Context, once: bool, max_new: int, entities: bool | None, a
     click.echo(f"{report.cycles} cycles, {report.polls} polls ({report.failed_polls} failed): "
                f"{report.stored.inserted} new articles, {report.stored.updated} updated, "
                f"{report.article_failures} pages failed")
+
+
+@main.command("spark-ingest")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--output", required=True, help="Folder (or URL Spark can write) for the Parquet output.")
+@click.option("--master", default=None,
+              help="Spark master, e.g. local[2]; default: what spark-submit set, else local[*].")
+@click.option("--partitions", default=None, type=click.IntRange(1, 1_000_000),
+              help="Tasks reading shards (default: one per shard) and shuffle partitions.")
+@click.option("--entities/--no-entities", default=None, help="Named entities (default: when spaCy is installed).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@_fail_cleanly
+def spark_ingest_command(inputs: tuple[str, ...], output: str, master: str | None, partitions: int | None,
+                         entities: bool | None, overwrite: bool) -> None:
+    """Extract, enrich and dedup WARC/WET shards (paths or URLs) with PySpark; write Parquet to --output."""
+    from .scale.spark import SparkIngestOptions, spark_ingest
+
+    options = SparkIngestOptions(master=master, partitions=partitions, entities=entities, overwrite=overwrite)
+    report = spark_ingest(list(inputs), output, options)
+    for source, message in report.error_samples:
+        stderr.print(f"[yellow]skipped:[/] {source}: {message}", highlight=False)
+    click.echo(
+        f"{report.shards} shards: {report.articles} articles, {report.duplicates} duplicates "
+        f"({report.verified_pairs} verified of {report.candidate_pairs} LSH candidate pairs), "
+        f"{report.errors} skipped, in {report.seconds:.1f} s -> {output}"
+    )
+
+
+@main.command("load-parquet")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--db", "db_option", default=None, help="Store to fill: a SQLite path or postgresql:// URL.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Articles per committed transaction.")
+@click.pass_context
+@_fail_cleanly
+def load_parquet_command(ctx: click.Context, directory: Path, db_option: str | None, batch_size: int) -> None:
+    """Bulk-load spark-ingest output into the store and build stories over it in publication order."""
+    from .scale import load_parquet
+
+    store = open_store(db_option or ctx.obj["db"])
+    try:
+        report = load_parquet(directory, store, batch_size=batch_size)
+    finally:
+        store.close()
+    stored = report.stored
+    click.echo(
+        f"loaded {report.articles} articles ({report.duplicates} duplicates) into {report.stories} stories: "
+        f"{stored.inserted if stored else 0} new, {stored.updated if stored else 0} updated"
+    )
+
+
+@main.group()
+def subscribe() -> None:
+    """Subscriptions: follow a query, entity, story or site as a feed, or have new matches POSTed to a webhook."""
+
+
+@subscribe.command("add")
+@click.option("--query", help='A search in the query language, e.g. "rafah OR gaza".')
+@click.option("--entity", help="An entity's canonical name, e.g. Benjamin Netanyahu.")
+@click.option("--story", help="A story id (newsloom stories list).")
+@click.option("--site", help="A source site, e.g. latimes.com.")
+@click.option("--webhook", "webhook_url", help="POST each new matching article to this URL (signed JSON).")
+@click.option("--secret", help="HMAC key for the webhook signature (generated and printed when absent).")
+@click.option("--backfill", is_flag=True, help="Also send what already matches (default: only what arrives later).")
+@click.option("--allow-private-networks", is_flag=True,
+              help="Let the webhook reach loopback and private addresses (refused by default).")
+@click.pass_context
+@_fail_cleanly
+def subscribe_add(ctx: click.Context, query: str | None, entity: str | None, story: str | None, site: str | None,
+                  webhook_url: str | None, secret: str | None, backfill: bool, allow_private_networks: bool) -> None:
+    """Follow one thing: exactly one of --query, --entity, --story, --site."""
+    from .subscriptions import create_subscription, feed_path
+
+    chosen = [(kind, value) for kind, value in (("query", query), ("entity", entity), ("story", story),
+                                                ("site", site)) if value is not None]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --query, --entity, --story, --site")
+    kind, target = chosen[0]
+    store = open_store(ctx.find_root().obj["db"])
+    try:
+        record = create_subscription(store, kind, target, webhook_url=webhook_url, secret=secret,
+                                     allow_private_networks=allow_private_networks, backfill=backfill)
+    finally:
+        store.close()
+    click.echo(record.id)
+    stderr.print(f"feeds: {feed_path(record, 'atom')}  {feed_path(record, 'rss')}  {feed_path(record, 'json')}",
+                 highlight=False, markup=False)
+    if webhook_url and secret is None:
+        stderr.print(f"webhook secret (keep it to verify signatures): {record.secret}", highlight=False, markup=False)
+
+
+@subscribe.command("list")
+@click.option("--format", "output_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.pass_context
+@_fail_cleanly
+def subscribe_list(ctx: click.Context, output_format: str) -> None:
+    """All subscriptions, with their webhook's delivery counts (secrets are never shown)."""
+    store = open_store(ctx.find_root().obj["db"])
+    try:
+        rows = [(s, {status: len(store.list_deliveries(s.id, status, limit=1_000_000))
+                     for status in ("pending", "delivered", "dead")}) for s in store.list_subscriptions()]
+    finally:
+        store.close()
+    for record, counts in rows:
+        if output_format == "jsonl":
+            click.echo(json.dumps({"id": record.id, "kind": record.kind, "target": record.target,
+                                   "webhook_url": record.webhook_url, "created_at": record.created_at.isoformat(),
+                                   "deliveries": counts}, ensure_ascii=False))
+        else:
+            hook = f"  -> {record.webhook_url}  ({counts['delivered']} delivered, {counts['pending']} pending, " \
+                   f"{counts['dead']} dead)" if record.webhook_url else "  (feed only)"
+            click.echo(f"{record.id}  {record.kind}: {record.target}{hook}")
+    if not rows:
+        stderr.print("no subscriptions: add one with `newsloom subscribe add --query ...`")
+
+
+@subscribe.command("remove")
+@click.argument("subscription_id")
+@click.pass_context
+@_fail_cleanly
+def subscribe_remove(ctx: click.Context, subscription_id: str) -> None:
+    """Forget a subscription, its pending deliveries and its delivery log."""
+    store = open_store(ctx.find_root().obj["db"])
+    try:
+        store.remove_subscription(subscription_id)
+    finally:
+        store.close()
+    click.echo(f"removed {subscription_id}")
+
+
+@subscribe.command("deliver")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help="Deliveries attempted in this round at most.")
+@click.pass_context
+@_fail_cleanly
+def subscribe_deliver(ctx: click.Context, limit: int) -> None:
+    """One delivery round: record new matches, POST the due ones, retry failures with backoff (run it from cron
+    or a loop; delivered articles are never sent twice)."""
+    from .subscriptions import deliver_pending
+
+    store = open_store(ctx.find_root().obj["db"])
+    try:
+        report = deliver_pending(store, limit=limit)
+    finally:
+        store.close()
+    click.echo(f"{report.enqueued} new matches, {report.attempted} attempted: {report.delivered} delivered, "
+               f"{report.failed} failed (will retry), {report.dead} dead")
 
 
 @main.command()

@@ -278,3 +278,11 @@ def render_feed(
     if feed_format not in renderers:
         raise ValueError(f"unknown feed format {feed_format!r}; use one of {', '.join(renderers)}")
     return renderers[feed_format](feed, articles, article_url, now), FEED_FORMATS[feed_format]
+
+
+def feed_url_in_format(atom_url: str, feed_format: str) -> str:
+    """The same feed's URL in another format: the last ".atom" before the query string becomes ".rss" / ".json"."""
+    path, mark, query = atom_url.partition("?")
+    if path.endswith(".atom"):
+        path = path[: -len(".atom")] + "." + feed_format
+    return path + mark + query

@@ -5,7 +5,7 @@
     a OR b             either                     rafah OR gaza
     -word, -"phrase"   must not match             gaza -football
     entity:NAME        mentions that entity       entity:"Benjamin Netanyahu"   (the canonical name, exactly)
-    site:HOST          from that site or below    site:bbc.co.uk                (also matches news.bbc.co.uk)
+    site:HOST          from that site             site:bbc.co.uk                (www. is dropped, as stored)
     author:TEXT        author holds that text     author:"jane smith"           (case-insensitive)
     lang:CODE          in that language           lang:en                       (also matches en-GB)
     story:ID           in that story              story:s-1234

@@ -32,7 +32,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from . import __version__
@@ -42,21 +42,21 @@ from .search import parse_query
 from .store.base import DeliveryLogEntry, DeliveryRecord, Store, SubscriptionRecord
 
 __all__ = [
-    "SUBSCRIPTION_KINDS",
     "MATCH_WINDOW",
-    "RetryPolicy",
+    "SUBSCRIPTION_KINDS",
     "DeliveryReport",
     "HttpPost",
+    "RetryPolicy",
+    "backoff_delay",
     "create_subscription",
-    "matching_articles",
+    "deliver_pending",
     "feed_path",
+    "idempotency_key",
+    "matching_articles",
+    "post_webhook",
     "sign_webhook",
     "verify_webhook",
     "webhook_body",
-    "idempotency_key",
-    "backoff_delay",
-    "post_webhook",
-    "deliver_pending",
 ]
 
 SUBSCRIPTION_KINDS = ("query", "entity", "story", "site")
@@ -137,7 +137,7 @@ def create_subscription(
 ) -> SubscriptionRecord:
     """Save a new subscription. With a webhook and no ``secret``, one is generated (read it back from the record).
     Without ``backfill``, what already matches is marked as skipped: the webhook gets only what arrives later."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     target = _check_target(store, kind, target)
     if secret is not None and not secret.strip():
         raise InputError("the webhook secret is empty")
@@ -176,7 +176,7 @@ def _newest_first_key(article: Article) -> float:
     moment = article.published_at or article.fetched_at
     if moment is None:
         return float("-inf")
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _matching_ids(store: Store, subscription: SubscriptionRecord) -> list[str]:
@@ -310,7 +310,7 @@ def deliver_pending(
 ) -> DeliveryReport:
     """One delivery round: record new matches of every webhook subscription, then attempt up to ``limit`` due
     deliveries (each claimed first, so two deliverers on one store never send the same attempt twice)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     policy = policy or RetryPolicy()
     http_post = http_post or post_webhook
     report = DeliveryReport()

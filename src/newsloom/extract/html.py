@@ -111,7 +111,8 @@ _BEST_TEXT_KEY = -1  # in the candidates map: the densest text container, before
 _NOSCRIPT_CONTENT_CHARS = 2000
 _MAIN_REGION_SHARE = 0.3
 # Below this share of the main region's text, the best container of a non-article page is one section of many.
-_SINGLE_CONTAINER_SHARE = 0.6
+_SINGLE_CONTAINER_SHARE = 0.75
+_MIN_CARD_CHARS = 25
 _RELATED_SELECTOR = ", ".join(
     f'[{attribute}*="{word}"]'
     for attribute in ("class", "id")
@@ -318,27 +319,47 @@ def _is_hidden(attributes: dict[str, str | None]) -> bool:
     return bool(style) and ("display:none" in style.replace(" ", "") or "visibility:hidden" in style.replace(" ", ""))
 
 
-def _is_boilerplate(attributes: dict[str, str | None]) -> bool:
+def _is_boilerplate(attributes: dict[str, str | None], neutral: frozenset[str] = frozenset()) -> bool:
     hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''} {attributes.get('role') or ''}"
     if len(hint) < 3:
         return False
-    return _is_boilerplate_hint(hint)
+    return _is_boilerplate_hint(hint, neutral)
 
 
 @lru_cache(maxsize=8192)
-def _is_boilerplate_hint(hint: str) -> bool:
+def _is_boilerplate_hint(hint: str, neutral: frozenset[str] = frozenset()) -> bool:
     if not _BOILERPLATE_HINT.search(hint):
+        return False
+    if neutral and all(_hint_word(m) in neutral for m in _BOILERPLATE_HINT.finditer(hint)):
         return False
     return not _BODY_HINT.search(hint)
 
 
-class _Block:
-    __slots__ = ("text", "link_chars", "tag")
+def _hint_word(match: re.Match[str]) -> str:
+    return match.group(0).strip(" _-").lower()
 
-    def __init__(self, text: str, link_chars: int, tag: str) -> None:
+
+def _neutral_hint_words(path: Iterable[LexborNode]) -> frozenset[str]:
+    """Boilerplate words in the class names around the densest text: a site that names every block a
+    "widget" (page builders) or its article body "content-meta" uses the word for content, so on that page
+    it marks nothing."""
+    words: set[str] = set()
+    for node in path:
+        attributes = node.attributes
+        hint = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+        if len(hint) > 2:
+            words.update(_hint_word(m) for m in _BOILERPLATE_HINT.finditer(hint))
+    return frozenset(words)
+
+
+class _Block:
+    __slots__ = ("text", "link_chars", "tag", "in_link")
+
+    def __init__(self, text: str, link_chars: int, tag: str, in_link: bool = False) -> None:
         self.text = text
         self.link_chars = link_chars
         self.tag = tag
+        self.in_link = in_link  # the whole block sits inside one link: a card (title, excerpt), not a menu item
 
 
 _EXIT_BLOCK = 0
@@ -346,7 +367,9 @@ _EXIT_LINK = 1
 _EXIT_CELL = 2
 
 
-def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> list[_Block]:
+def _walk_blocks(
+    root: LexborNode, protected: frozenset[int] = frozenset(), neutral: frozenset[str] = frozenset()
+) -> list[_Block]:
     """Flatten a container into text blocks, one per block element, skipping hidden and boilerplate subtrees
     except the ``protected`` ones (the path down to the densest text: a site that calls every block a
     "widget" or wraps its article in a form must not lose it).
@@ -357,6 +380,7 @@ def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> l
     link_chars = 0
     link_depth = 0
     block_tags: list[str] = [root.tag or "div"]
+    link_depth_at_block: list[int] = [0]
 
     def flush() -> None:
         nonlocal link_chars
@@ -364,7 +388,7 @@ def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> l
             text = _SPACE.sub(" ", "".join(pieces)).strip()
             pieces.clear()
             if text:
-                blocks.append(_Block(text, link_chars, block_tags[-1]))
+                blocks.append(_Block(text, link_chars, block_tags[-1], link_depth_at_block[-1] > 0))
         link_chars = 0
 
     stack: list[object] = [root]
@@ -378,6 +402,7 @@ def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> l
             else:
                 flush()
                 block_tags.pop()
+                link_depth_at_block.pop()
             continue
         node: LexborNode = item  # type: ignore[assignment]
         tag = node.tag
@@ -398,11 +423,12 @@ def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> l
             continue
         else:
             attributes = node.attributes
-            if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes)):
+            if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes, neutral)):
                 continue
         if tag in _BLOCK_TAGS:
             flush()
             block_tags.append(tag)
+            link_depth_at_block.append(link_depth)
             stack.append(_EXIT_BLOCK)
         elif tag == "a":
             link_depth += 1
@@ -416,11 +442,15 @@ def _walk_blocks(root: LexborNode, protected: frozenset[int] = frozenset()) -> l
     return blocks
 
 
-def _keep_block(block: _Block) -> bool:
+def _keep_block(block: _Block, cards: bool = False) -> bool:
+    """Drop boilerplate lines and link-dense blocks; with ``cards``, a block wrapped whole in a link and long
+    enough to be a title or an excerpt is a listing's card and stays."""
     text = block.text
     length = len(text)
     if _BOILERPLATE_LINE.match(text):
         return False
+    if cards and block.in_link and length >= _MIN_CARD_CHARS:
+        return True
     density = block.link_chars / length if length else 1.0
     if density > 0.5 and block.tag != "p":
         return False
@@ -431,12 +461,18 @@ def _keep_block(block: _Block) -> bool:
     return True
 
 
-def _paragraphs_from(nodes: Iterable[LexborNode], title: str | None, protected: frozenset[int] = frozenset()) -> list[str]:
+def _paragraphs_from(
+    nodes: Iterable[LexborNode],
+    title: str | None,
+    protected: frozenset[int] = frozenset(),
+    cards: bool = False,
+    neutral: frozenset[str] = frozenset(),
+) -> list[str]:
     paragraphs: list[str] = []
     title_key = (title or "").strip().lower()
     for node in nodes:
-        for block in _walk_blocks(node, protected):
-            if not _keep_block(block):
+        for block in _walk_blocks(node, protected, neutral):
+            if not _keep_block(block, cards):
                 continue
             for line in block.text.split(_LINE_BREAK):
                 line = line.strip()
@@ -457,8 +493,23 @@ def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list
     if not ranked:
         return _paragraphs_from([body], title)
     best_text = candidates.get(_BEST_TEXT_KEY)
-    protected = frozenset({best_text.node.mem_id} | _ancestor_ids(best_text.node)) if best_text else frozenset()
-    return _paragraphs_from(_content_nodes(ranked[0], candidates), title, protected)
+    if best_text is None:
+        return _paragraphs_from(_content_nodes(ranked[0], candidates), title)
+    protected = frozenset({best_text.node.mem_id} | _ancestor_ids(best_text.node))
+    neutral = _neutral_hint_words(_path_from(best_text.node, ranked[0].node))
+    return _paragraphs_from(_content_nodes(ranked[0], candidates), title, protected, neutral=neutral)
+
+
+def _path_from(node: LexborNode, top: LexborNode) -> list[LexborNode]:
+    """``node`` and its ancestors up to ``top`` (all of them when ``top`` is not above ``node``)."""
+    path = []
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        path.append(current)
+        if current.mem_id == top.mem_id:
+            break
+        current = current.parent
+    return path
 
 
 def _whole_page_paragraphs(tree: LexborHTMLParser, title: str | None) -> list[str]:
@@ -469,7 +520,7 @@ def _whole_page_paragraphs(tree: LexborHTMLParser, title: str | None) -> list[st
         return []
     main = tree.css_first("main") or tree.css_first('[role="main"]')
     root = main if main is not None and len(main.text()) > _MAIN_REGION_SHARE * len(body.text()) else body
-    return _paragraphs_from([root], title)
+    return _paragraphs_from([root], title, cards=True)
 
 
 def _spread_content(tree: LexborHTMLParser, title: str | None, paragraphs: list[str]) -> list[str]:

@@ -9,7 +9,8 @@ The job, in the order it runs:
    ingest uses (no second implementation). The dedup stage runs against an empty store, so it dedups within the
    partition and hands back each article's signature and partition-local ``duplicate_of``. Local paths are read
    in place; any other URL (``hdfs://``, ``s3a://``, ``file://``...) goes through ``SparkContext.binaryFiles`` and
-   is spooled to a local temporary file, since the WARC reader seeks.
+   is spooled to a local temporary file, since the WARC reader seeks (an executor then holds one whole
+   shard in memory while spooling: about 1 GB for a Common Crawl WARC file).
 2. **Same page twice** (one URL crawled in two shards): one row per article id is kept, the latest crawl.
 3. **Global near-duplicates**: every partition-local canonical's MinHash signature is cut into the dedup module's
    own LSH band keys; a Spark self-join on (band, key) gives candidate pairs (buckets over ``max_bucket_size``
@@ -85,7 +86,7 @@ class SparkIngestReport:
     errors: int = 0
     error_samples: list[tuple[str, str]] = field(default_factory=list)
     repeated_pages: int = 0  # rows dropped because the same article id was read again
-    local_duplicates: int = 0  # found by the per-partition dedup
+    local_duplicates: int = 0  # links found by the per-partition dedup (copy -> its canonical in the partition)
     candidate_pairs: int = 0  # from the LSH band join
     verified_pairs: int = 0
     duplicates: int = 0
@@ -119,7 +120,10 @@ def spark_session(master: str | None = None, partitions: int | None = None, app_
 
     if not _java_available():
         raise NewsloomError("Spark needs a Java runtime: install one (Debian: default-jre-headless) or set JAVA_HOME")
-    local = master is None or master.startswith("local")
+    # spark-submit starts the JVM first and passes its port: the master then comes from its command line and its
+    # settings are left alone. Run without it and without a master, PySpark runs local[*].
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    local = master.startswith("local") if master else not submitted
     if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -132,13 +136,23 @@ def spark_session(master: str | None = None, partitions: int | None = None, app_
         .config("spark.sql.shuffle.partitions", str(partitions or 8))
     )
     if local:
-        builder = builder.config("spark.ui.enabled", "false").config("spark.driver.bindAddress", "127.0.0.1")
+        builder = (
+            builder.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+        )
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - the JVM gateway raises plain exceptions; give one clear message
         raise NewsloomError(f"could not start Spark ({type(exc).__name__}: {exc})") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _session_running() -> bool:
+    """Whether this process already has a SparkSession (a notebook, a test): it is used and left running."""
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession() is not None
 
 
 # ------------------------------------------------------------------------------------------------ step 1: shards
@@ -155,20 +169,18 @@ def _is_local(path: str) -> bool:
     return "://" not in path
 
 
-def _documents(shard: str | tuple[str, Any]) -> Iterator[RawDocument | SourceError]:
-    """The records of one shard: a local path read in place, or (url, PortableDataStream) spooled to disk."""
+def _documents(shard: str | tuple[str, bytes]) -> Iterator[RawDocument | SourceError]:
+    """The records of one shard: a local path read in place, or (url, content) from binaryFiles spooled to disk
+    (PySpark hands the whole file as bytes; the WARC reader wants a seekable file)."""
     from ..sources.warc import warc_items
 
     if isinstance(shard, str):
         yield from warc_items(shard)
         return
-    url, stream = shard
+    url, content = shard
     with tempfile.NamedTemporaryFile(prefix="newsloom-shard-", suffix=".warc") as spool:
-        handle = stream.open()
-        try:
-            shutil.copyfileobj(handle, spool, 1 << 20)
-        finally:
-            handle.close()
+        spool.write(content)
+        del content  # the spooled copy is enough: let the bytes go before extraction starts
         spool.flush()
         for item in warc_items(spool.name):
             # Name the record after the shard's URL, not the temporary file.
@@ -196,12 +208,13 @@ def _from_micros(value: int | None) -> datetime | None:
 
 
 def process_shards(
-    shards: Iterable[str | tuple[str, Any]], entities: bool | None = None, batch_size: int = 200,
+    shards: Iterable[str | tuple[str, bytes]], entities: bool | None = None, batch_size: int = 200,
 ) -> Iterator[tuple]:
     """One Spark task: the local pipeline's stages over whole shards. Yields tagged tuples:
 
     ("article", record tuple in ARTICLE_COLUMNS order, partition-local duplicate_of, published_at in µs)
     ("edge", article id, id it was re-pointed to)   a group re-pointed to an older copy that arrived later
+    ("repeat", article id, source)                  the same article id read again in this task (kept once)
     ("error", source, message)                      a record or shard that could not be read or extracted
     """
     from ..pipeline import _extract_item  # the pipeline's own extraction step, errors included
@@ -247,7 +260,9 @@ def process_shards(
 # ------------------------------------------------------------------------------------------------ step 3: bands
 
 
-def band_rows(items: Iterable[tuple[str, bytes]], options: DedupOptions | None = None) -> Iterator[tuple[int, int, str]]:
+def band_rows(
+    items: Iterable[tuple[str, bytes]], options: DedupOptions | None = None,
+) -> Iterator[tuple[int, int, str]]:
     """(band, key, article id) for every LSH band of each signature that takes part in near-duplicate search
     (long enough to have shingles), with the dedup module's own band keys, so Spark buckets are the local ones.
     Keys are 64-bit unsigned values reinterpreted as signed, to fit Spark's LongType."""
@@ -342,7 +357,9 @@ def resolve_group(
         yield article_id, index.duplicate_of(article_id)
 
 
-def _resolve_partition(groups: Iterable[tuple[str, Iterable[Any]]], options: DedupOptions) -> Iterator[tuple[str, str | None]]:
+def _resolve_partition(
+    groups: Iterable[tuple[str, Iterable[Any]]], options: DedupOptions,
+) -> Iterator[tuple[str, str | None]]:
     for _, rows in groups:
         members = [(row[0], bytes(row[1]), _from_micros(row[2])) for row in rows]
         yield from resolve_group(members, options)
@@ -390,7 +407,7 @@ def _shard_rdd(spark: Any, inputs: list[str], partitions: int | None) -> Any:
     if local:
         rdds.append(context.parallelize(local, max(1, min(partitions or len(local), len(local)))))
     if remote:
-        # One (url, stream) per shard; binaryFiles opens the URL with Hadoop's file systems on the executor.
+        # One (url, bytes) per shard; binaryFiles reads the URL with Hadoop's file systems on the executor.
         streams = context.binaryFiles(",".join(remote), minPartitions=partitions or len(remote))
         rdds.append(streams)
     return rdds[0] if len(rdds) == 1 else context.union(rdds)
@@ -417,9 +434,10 @@ def spark_ingest(
         raise InputError("spark-ingest needs at least one WARC/WET shard")
     output = str(output)
     _check_output(output, options.overwrite)
+    _pyspark()
     started = time.perf_counter()
-    own_session = spark is None
-    if own_session:
+    own_session = spark is None and not _session_running()
+    if spark is None:
         spark = spark_session(options.master, options.partitions, options.app_name)
     try:
         report = _run(spark, inputs, output, options)
@@ -445,10 +463,11 @@ def _run(spark: Any, inputs: list[str], output: str, options: SparkIngestOptions
     tagged = _shard_rdd(spark, inputs, options.partitions).mapPartitions(
         partial(process_shards, entities=options.entities, batch_size=options.batch_size)
     ).persist(StorageLevel.MEMORY_AND_DISK)
-    errors = tagged.filter(lambda item: item[0] == "error")
-    report.errors = errors.count()
-    report.error_samples = [(source, message) for _, source, message in errors.take(20)]
-    report.repeated_pages = tagged.filter(lambda item: item[0] == "repeat").count()
+    kinds = tagged.map(lambda item: item[0]).countByValue()
+    report.errors = kinds.get("error", 0)
+    if report.errors:
+        samples = tagged.filter(lambda item: item[0] == "error").take(20)
+        report.error_samples = [(source, message) for _, source, message in samples]
 
     # 2. One row per article id across partitions.
     id_column = ARTICLE_COLUMNS.index("id")
@@ -460,16 +479,20 @@ def _run(spark: Any, inputs: list[str], output: str, options: SparkIngestOptions
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     report.articles = articles.count()
-    report.repeated_pages += tagged.filter(lambda item: item[0] == "article").count() - report.articles
+    report.repeated_pages = kinds.get("repeat", 0) + kinds.get("article", 0) - report.articles
     signature_column = ARTICLE_COLUMNS.index("signature")
     signatures = spark.createDataFrame(
         articles.filter(lambda item: item[1][signature_column] is not None)
         .map(lambda item: (item[1][id_column], item[1][signature_column], item[3])),
         "id string, signature binary, published_us long",
     )
-    local_edges = articles.filter(lambda item: item[2] is not None).map(lambda item: (item[1][id_column], item[2]))
-    report.local_duplicates = local_edges.count()
-    repointed_edges = tagged.filter(lambda item: item[0] == "edge").map(lambda item: (item[1], item[2]))
+    # Links found by the per-partition dedup: each local copy to its canonical, and re-pointed groups.
+    local_edges = (
+        articles.filter(lambda item: item[2] is not None).map(lambda item: (item[1][id_column], item[2]))
+        .union(tagged.filter(lambda item: item[0] == "edge").map(lambda item: (item[1], item[2])))
+        .collect()
+    )
+    report.local_duplicates = len(local_edges)
 
     # 3. LSH band join over the partition-local canonicals, then exact verification of each candidate pair.
     bands = spark.createDataFrame(
@@ -503,7 +526,7 @@ def _run(spark: Any, inputs: list[str], output: str, options: SparkIngestOptions
     report.verified_pairs = len(verified)
 
     # 4. Connected groups (driver), each replayed in publication order on the executors.
-    group_of = _connected_groups(verified + local_edges.collect() + repointed_edges.collect())
+    group_of = _connected_groups(verified + local_edges)
     resolved_schema = "id string, duplicate_of string"
     if group_of:
         members = spark.createDataFrame(list(group_of.items()), "id string, grp string")

@@ -74,6 +74,19 @@ class SearchOut(BaseModel):
     hits: list[SearchHitOut]
 
 
+class FacetOut(BaseModel):
+    value: str
+    count: int
+
+
+class SearchFacetsOut(BaseModel):
+    query: str
+    sites: list[FacetOut]
+    languages: list[FacetOut]
+    entities: list[EntityOut]
+    months: list[FacetOut] = Field(description="YYYY-MM (publication month, else ingest month), newest first")
+
+
 class PopularItem(BaseModel):
     article: ArticleJSON
     views: int
@@ -241,10 +254,14 @@ def get_article(request: Request, article_id: str = _ARTICLE_ID) -> ArticleJSON:
     return _store(request).get_article(article_id).to_dict()
 
 
+_QUERY_HELP = ('words, "exact phrases", a OR b, -excluded; filters entity:"Name" site:host author:text lang:en '
+               "story:id after:YYYY-MM-DD before:YYYY-MM-DD; sort:date or sort:relevance")
+
+
 @router.get("/search", response_model=SearchOut, responses=_BAD_QUERY, summary="Full-text search")
 def search(
     request: Request,
-    q: str = Query(..., max_length=1000, description='words, "exact phrases", a OR b, -excluded'),
+    q: str = Query(..., max_length=1000, description=_QUERY_HELP),
     limit: int = Query(20, ge=1, le=100),
     offset: int = Query(0, ge=0, le=1_000_000),
 ) -> SearchOut:
@@ -259,6 +276,23 @@ def search(
                          snippet_html=str(highlight_snippet(hit.snippet)))
             for hit in hits
         ],
+    )
+
+
+@router.get("/search/facets", response_model=SearchFacetsOut, responses=_BAD_QUERY, summary="Facets of a search")
+def search_facets(
+    request: Request,
+    q: str = Query(..., max_length=1000, description=_QUERY_HELP),
+    limit: int = Query(10, ge=1, le=50, description="values per facet"),
+) -> SearchFacetsOut:
+    """How all of a query's matches (duplicates left out) spread over sites, languages, entities and months."""
+    facets = _store(request).search_facets(q, limit=limit)
+    return SearchFacetsOut(
+        query=q,
+        sites=[asdict(f) for f in facets.sites],
+        languages=[asdict(f) for f in facets.languages],
+        entities=[asdict(e) for e in facets.entities],
+        months=[asdict(f) for f in facets.months],
     )
 
 

@@ -2,12 +2,16 @@
 
     create_app(store) -> FastAPI          uvicorn.run(create_app(store), host=..., port=...)
 
-    /                      latest articles + Popular           /api/articles            latest (limit, offset, site)
-    /articles/{id}         one article, Share/Subscribe,       /api/articles/{id}       one article
-                           More like this / Related / Popular  /api/articles/{id}/related  both lists, with reasons
+    /                      top stories, Trending, latest,      /api/articles            latest (limit, offset, site)
+                           Popular, In the news
+    /articles/{id}         one article, its story, Share/      /api/articles/{id}       one article
+                           Subscribe, Related / More like this /api/articles/{id}/related  both lists, with reasons
+                           (same story first) / Popular
+    /stories, /stories/{id}  stories; one story: chart,        /api/stories, /api/stories/{id}, /api/trending
+                           articles in time order, sources
     /search?q=             highlighted results                 /api/search?q=           hits with snippets
     /sites/{site}          one source's articles               /api/popular, /api/stats
-    /feeds/latest.atom, /feeds/sites/{site}.atom, /feeds/search.atom?q=
+    /feeds/latest.atom, /feeds/sites/{site}.atom, /feeds/stories/{id}.atom, /feeds/search.atom?q=
     /docs                  API reference (rendered here from /openapi.json: no CDN, no inline script)
 
 Every response carries the security headers below: scripts only from our own /static (no inline script), so text
@@ -34,6 +38,7 @@ from .. import __version__
 from ..errors import InputError, MissingExtraError, NewsloomError, NotFoundError, QueryError
 from ..store.base import Store
 from . import api, pages, writes
+from . import subscriptions_api
 from .security import AccessSettings, install_access_control
 
 __all__ = ["create_app", "SECURITY_HEADERS", "error_payload"]
@@ -210,5 +215,6 @@ def create_app(store: Store, api_token: str | None = None, *, access: AccessSett
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(writes.router)
+    app.include_router(subscriptions_api.router)
     _install_error_handlers(app)
     return app

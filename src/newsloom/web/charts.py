@@ -16,17 +16,24 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 
 from markupsafe import Markup
 
 __all__ = [
-    "DayCountLike", "Bucket", "VolumeBuckets", "volume_buckets", "volume_summary", "volume_chart_svg", "bucket_label",
-    "hourly_buckets", "hourly_chart_svg", "MAX_BARS",
+    "MAX_BARS",
+    "Bucket",
+    "DayCountLike",
+    "VolumeBuckets",
+    "bucket_label",
+    "hourly_buckets",
+    "hourly_chart_svg",
+    "volume_buckets",
+    "volume_chart_svg",
+    "volume_summary",
 ]
 
 SVG_NS = "http://www.w3.org/2000/svg"

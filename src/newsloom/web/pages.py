@@ -12,6 +12,7 @@ links percent-encode everything but "/" (``_quoted``), like article ids and site
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -25,10 +26,11 @@ from jinja2 import Environment, pass_context
 
 from .. import __version__
 from ..errors import NotFoundError, QueryError, StoreError
-from ..feeds import ATOM_MEDIA_TYPE, AtomFeed, render_atom_feed
+from ..feeds import ATOM_MEDIA_TYPE, AtomFeed, feed_url_in_format, render_atom_feed, render_feed
+from .conditional import conditional_response
 from ..model import Article
 from ..related import tokenize
-from ..store.base import ArticleCount, EntityCount, Store
+from ..store.base import ArticleCount, EntityCount, SearchFacets, Store
 from . import present
 from . import stories as story_views
 from .charts import volume_buckets, volume_chart_svg, volume_summary
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
+FACET_SIZE = 8  # values per facet box on the search page
 FEED_SIZE = 50
 POPULAR_DAYS = 30
 RELATED_COUNT = 5
@@ -82,6 +85,7 @@ def install_template_helpers(environment: Environment) -> None:
     environment.filters["iso_date"] = present.iso_date
     environment.filters["safe_url"] = present.safe_url
     environment.filters["excerpt"] = present.excerpt
+    environment.filters["feed_in"] = feed_url_in_format  # .atom URL -> .rss / .json
     environment.filters["body_paragraphs"] = present.body_paragraphs
     environment.filters["highlight"] = present.highlight_snippet
     environment.filters["entity_type"] = present.entity_type_label
@@ -232,22 +236,50 @@ def article_page(request: Request, article_id: str) -> HTMLResponse:
     )
 
 
+def _narrowed(query: str, condition: str) -> str | None:
+    """The query with one more filter, or None when it already holds it (the facet is then the current choice)."""
+    return None if condition in query else f"{query} {condition}"
+
+
+def _facet_groups(query: str, facets: SearchFacets) -> list[dict[str, Any]]:
+    """Facet boxes for the search page: each value links to the query narrowed by its filter."""
+
+    def item(label: str, count: int, condition: str) -> dict[str, Any]:
+        return {"label": label, "count": count, "query": _narrowed(query, condition)}
+
+    def month_filter(month: str) -> str:
+        year, number = int(month[:4]), int(month[5:7])
+        following = f"{year + 1}-01" if number == 12 else f"{year}-{number + 1:02d}"
+        return f"after:{month}-01 before:{following}-01"
+
+    groups = [
+        ("Sources", [item(f.value, f.count, f"site:{f.value}") for f in facets.sites]),
+        ("Entities", [item(e.name, e.articles, f'entity:"{e.name}"') for e in facets.entities if '"' not in e.name]),
+        ("Languages", [item(f.value, f.count, f"lang:{f.value}") for f in facets.languages]),
+        ("Months", [item(f.value, f.count, month_filter(f.value)) for f in facets.months if len(f.value) == 7]),
+    ]
+    return [{"title": title, "items": items} for title, items in groups if items]
+
+
 @router.api_route("/search", name="search_page", methods=_READ_METHODS, response_class=HTMLResponse)
 def search_page(
     request: Request, q: str = Query("", max_length=1000), page: int = Query(1, ge=1, le=10_000)
 ) -> HTMLResponse:
     query = q.strip()
-    context: dict[str, Any] = {"query": query, "hits": [], "page": page, "has_next": False, "error": None}
+    context: dict[str, Any] = {"query": query, "hits": [], "page": page, "has_next": False, "error": None,
+                               "facet_groups": []}
     if not query:
         return _render(request, "search.html", context)
     try:
         hits = _store(request).search(query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        facets = _store(request).search_facets(query, limit=FACET_SIZE) if hits else None
     except QueryError as exc:
         context["error"] = str(exc)
         return _render(request, "search.html", context, status_code=400)
     context.update(
         hits=hits[:PAGE_SIZE],
         has_next=len(hits) > PAGE_SIZE,
+        facet_groups=_facet_groups(query, facets) if facets else [],
         feeds=[_feed_link(f"Search: {query}", _search_feed_url(request, query))],
     )
     return _render(request, "search.html", context)
@@ -365,7 +397,7 @@ def story_page(request: Request, story_id: str) -> HTMLResponse:
     articles = store.story_articles(story.id, limit=STORY_PAGE_ARTICLES)
     lead = story_views.lead_article(story, articles)
     chart, chart_summary = story_views.story_chart(story)
-    summary = (lead.summary or present.excerpt(lead)) if lead is not None else ""
+    summary = story_views.story_summary(lead)
     feed_url = _story_feed_url(request, story.id)
     return _render(
         request,
@@ -379,6 +411,7 @@ def story_page(request: Request, story_id: str) -> HTMLResponse:
             # Each article with how many copies of it other outlets published ("also published by").
             "timeline": [(article, len(store.copies_of(article.id))) for article in articles],
             "entities": _entity_links(store, story.top_entities[:10]),
+            "sources": story_views.story_sources(articles),
             "feed_url": feed_url,
             "feeds": [_feed_link(f"This story: {story.title}", feed_url)],
             "description": summary[:200],
@@ -427,14 +460,20 @@ def _schema_type(schema: dict[str, Any]) -> str:
 
 # -- feeds -------------------------------------------------------------------------------------------------------
 def _atom_response(request: Request, feed: AtomFeed, articles: list[Article]) -> Response:
+    """The feed in the format the path asks for (.atom, .rss or .json), with an ETag honouring If-None-Match."""
     def page_url(article: Article) -> str:
         return _url(request, "article_page", article_id=article.id)
 
-    body = render_atom_feed(feed, articles, page_url)
-    return Response(body, media_type=f"{ATOM_MEDIA_TYPE}; charset=utf-8")
+    feed_format = request.url.path.rsplit(".", 1)[-1]
+    if feed_format != "atom":  # every route is registered for .atom, .rss and .json; the self link is this one
+        feed = replace(feed, feed_id=str(request.url), self_url=str(request.url))
+    body, media_type = render_feed(feed_format, feed, articles, page_url)
+    return conditional_response(request, body, f"{media_type}; charset=utf-8")
 
 
 @router.api_route("/feeds/latest.atom", name="latest_feed", methods=_READ_METHODS)
+@router.api_route("/feeds/latest.rss", name="latest_feed_rss", methods=_READ_METHODS)
+@router.api_route("/feeds/latest.json", name="latest_feed_json", methods=_READ_METHODS)
 def latest_feed(request: Request) -> Response:
     self_url = _url(request, "latest_feed")
     feed = AtomFeed(self_url, "newsloom: latest articles", self_url, _url(request, "home"))
@@ -442,6 +481,8 @@ def latest_feed(request: Request) -> Response:
 
 
 @router.api_route("/feeds/sites/{site:path}.atom", name="site_feed", methods=_READ_METHODS)
+@router.api_route("/feeds/sites/{site:path}.rss", name="site_feed_rss", methods=_READ_METHODS)
+@router.api_route("/feeds/sites/{site:path}.json", name="site_feed_json", methods=_READ_METHODS)
 def site_feed(request: Request, site: str) -> Response:
     articles = _store(request).latest_articles(limit=FEED_SIZE, site=site)
     if not articles:
@@ -452,6 +493,8 @@ def site_feed(request: Request, site: str) -> Response:
 
 
 @router.api_route("/feeds/entities/{name:path}.atom", name="entity_feed", methods=_READ_METHODS)
+@router.api_route("/feeds/entities/{name:path}.rss", name="entity_feed_rss", methods=_READ_METHODS)
+@router.api_route("/feeds/entities/{name:path}.json", name="entity_feed_json", methods=_READ_METHODS)
 def entity_feed(request: Request, name: str) -> Response:
     """The newest articles mentioning one entity (canonical name), newest first."""
     articles = _store(request).articles_mentioning(name, limit=FEED_SIZE)
@@ -464,6 +507,8 @@ def entity_feed(request: Request, name: str) -> Response:
 
 
 @router.api_route("/feeds/stories/{story_id}.atom", name="story_feed", methods=_READ_METHODS)
+@router.api_route("/feeds/stories/{story_id}.rss", name="story_feed_rss", methods=_READ_METHODS)
+@router.api_route("/feeds/stories/{story_id}.json", name="story_feed_json", methods=_READ_METHODS)
 def story_feed(request: Request, story_id: str) -> Response:
     """A story's newest articles first, so a feed reader sees new coverage at the top."""
     store = _store(request)
@@ -476,6 +521,8 @@ def story_feed(request: Request, story_id: str) -> Response:
 
 
 @router.api_route("/feeds/search.atom", name="search_feed", methods=_READ_METHODS)
+@router.api_route("/feeds/search.rss", name="search_feed_rss", methods=_READ_METHODS)
+@router.api_route("/feeds/search.json", name="search_feed_json", methods=_READ_METHODS)
 def search_feed(request: Request, q: str = Query(..., max_length=1000)) -> Response:
     """Newest matches first, so a feed reader sees new articles at the top."""
     hits = _store(request).search(q.strip(), limit=FEED_SIZE)

@@ -76,12 +76,13 @@ def date_label(article: Article) -> str:
     return day
 
 
-def moment_label(value: datetime | None) -> str:
-    """'26 March 2024, 09:30 UTC' (the time left out at midnight), or 'date unknown': story first/last seen."""
+def moment_label(value: datetime | None, short: bool = False) -> str:
+    """'26 March 2024, 09:30 UTC' (the time left out at midnight; ``short``: '26 Mar 2024, 09:30 UTC'), or
+    'date unknown': story first/last seen."""
     if value is None:
         return "date unknown"
     value = _aware(value).astimezone(timezone.utc)
-    day = f"{value.day} {value:%B %Y}"
+    day = f"{value.day} {value:%b %Y}" if short else f"{value.day} {value:%B %Y}"
     return f"{day}, {value:%H:%M} UTC" if (value.hour, value.minute) != (0, 0) else day
 
 

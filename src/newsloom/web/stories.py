@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from markupsafe import Markup
 
@@ -27,26 +27,36 @@ from ..related import RelatedArticle, more_like_this, related_articles, tokenize
 from ..store.base import DayCount, Store, StoryRow
 from ..stories.clusterer import StoryRecord
 from ..stories.trending import trending
-from .charts import hourly_buckets, hourly_chart_svg, volume_buckets, volume_chart_svg, volume_summary
+from .charts import (
+    hourly_buckets,
+    hourly_chart_svg,
+    volume_buckets,
+    volume_chart_svg,
+    volume_summary,
+)
+from .present import excerpt
 
 __all__ = [
+    "SAME_STORY",
     "StoryCard",
     "TrendingItem",
-    "SAME_STORY",
-    "store_clock",
+    "day_points",
+    "home_stories",
     "lead_article",
     "other_sources",
-    "story_card",
-    "home_stories",
-    "trending_stories",
-    "story_chart",
-    "day_points",
     "related_lists",
+    "store_clock",
+    "story_card",
+    "story_chart",
     "story_of",
+    "story_sources",
+    "story_summary",
+    "trending_stories",
 ]
 
 SAME_STORY = "same story"
 CARD_ARTICLES = 60  # articles read per story card: enough to find the lead and a few other sources
+CARD_STANDFIRST = 240  # characters of the lead's summary on a card
 OTHER_SOURCES = 3  # other sources' headlines under a card's lead
 TOP_STORY_DAYS = 7  # the home page's top stories: seen in the last week of the store's clock
 HOURLY_SPAN = timedelta(days=3)  # shorter stories are charted per hour
@@ -64,6 +74,7 @@ class StoryCard:
     story: StoryRow
     lead: Article | None
     others: list[Article] = field(default_factory=list)
+    standfirst: str = ""  # the lead's summary, short, without the headline it often repeats
 
 
 @dataclass(slots=True)
@@ -75,12 +86,12 @@ class TrendingItem:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def store_clock(store: Store, wall_clock: datetime | None = None) -> datetime:
     """The time of the store's newest article (publication, else ingest time), never later than the wall clock."""
-    now = _aware(wall_clock or datetime.now(timezone.utc))
+    now = _aware(wall_clock or datetime.now(UTC))
     newest = store.latest_articles(limit=1)
     moment = (newest[0].published_at or newest[0].fetched_at) if newest else None
     return min(_aware(moment), now) if moment is not None else now
@@ -114,7 +125,7 @@ def other_sources(lead: Article | None, articles: list[Article], limit: int = OT
 def story_card(store: Store, story: StoryRow) -> StoryCard:
     articles = store.story_articles(story.id, limit=CARD_ARTICLES)
     lead = lead_article(story, articles)
-    return StoryCard(story, lead, other_sources(lead, articles))
+    return StoryCard(story, lead, other_sources(lead, articles), story_summary(lead, CARD_STANDFIRST))
 
 
 def home_stories(store: Store, limit: int, clock: datetime | None = None) -> list[StoryCard]:
@@ -125,6 +136,26 @@ def home_stories(store: Store, limit: int, clock: datetime | None = None) -> lis
     if not stories:
         stories = [s for s in store.top_stories(limit=limit) if s.article_count >= 2]
     return [story_card(store, story) for story in stories]
+
+
+def story_summary(lead: Article | None, limit: int = 420) -> str:
+    """The lead article's summary (else its excerpt) without a repeated headline, cut at a sentence end near
+    ``limit`` characters: a story page's standfirst, not the whole article."""
+    if lead is None:
+        return ""
+    text = (lead.summary or excerpt(lead, limit)).strip()
+    if lead.title and text.startswith(lead.title):
+        text = text[len(lead.title):].lstrip(" .:-\u2013\u2014\n")  # extractors often repeat the headline first
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1] if cut > limit // 3 else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def story_sources(articles: list[Article]) -> list[tuple[str, int]]:
+    """(site, articles) of the story's sources, most articles first, then by name."""
+    counts = Counter(article.site for article in articles if article.site)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 # -- trending -----------------------------------------------------------------------------------------------------
@@ -209,11 +240,12 @@ def related_lists(store: Store, article: Article, k: int) -> tuple[list[RelatedA
     shown |= story_ids  # the rest of the story is not offered again as a mere TF-IDF neighbour
     related = same[:k]
     more = same[k:2 * k]
-    if len(related) < k:
-        related += related_articles(store, article, k=k - len(related), exclude=shown)
-    shown |= {item.article.id for item in related}
+    # As before stories existed: More like this picks its TF-IDF neighbours first, Related then leaves them out.
     if len(more) < k:
         more += more_like_this(store, article, k=k - len(more), exclude=shown)
+    shown |= {item.article.id for item in more}
+    if len(related) < k:
+        related += related_articles(store, article, k=k - len(related), exclude=shown)
     return related, more
 
 
