@@ -66,7 +66,9 @@ def test_writes_are_switched_off_when_no_token_is_configured(store, monkeypatch)
 
 def test_a_write_needs_the_right_token(store):
     client = make_client(store, api_token=TOKEN)
-    assert "Bearer" in assert_error_shape(client.post("/api/ingest", json=[RECORD]), 401)["error"]
+    refused = client.post("/api/ingest", json=[RECORD])
+    assert "Bearer" in assert_error_shape(refused, 401)["error"]
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert_error_shape(client.post("/api/ingest", json=[RECORD], headers={"Authorization": "Bearer wrong-token"}), 401)
     assert_error_shape(client.post("/api/ingest", json=[RECORD], headers={"Authorization": f"Basic {TOKEN}"}), 401)
     assert_error_shape(client.post("/api/ingest", json=[RECORD], headers={"X-API-Token": TOKEN[:-1]}), 401)

@@ -155,7 +155,10 @@ class StoriesStage:
         touched: set[str] = set()
         canonical = [a for a in batch.articles if a.duplicate_of is None]
         for article in sorted(canonical, key=_publication_order):
-            assignment = clusterer.add(article.id, article.title, article.text, article.published_at, article.entities)
+            # No entities (NER off): None lets the clusterer fall back to proper nouns found in the text.
+            assignment = clusterer.add(
+                article.id, article.title, article.text, article.published_at, article.entities or None
+            )
             article.story_id = assignment.story_id
             touched.add(assignment.story_id)
             for absorbed in assignment.merged_from:

@@ -168,7 +168,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             message = f"there is nothing at {request.url.path}"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
-        return _error_response(request, exc.status_code, message)
+        response = _error_response(request, exc.status_code, message)
+        # Keep what the exception asked to send (WWW-Authenticate on 401, Retry-After on 429, Allow on 405).
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

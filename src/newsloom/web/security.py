@@ -244,6 +244,10 @@ def _supplied_token(request: Request) -> str | None:
     return request.headers.get("x-api-token") or None
 
 
+# RFC 6750: a 401 names the scheme the client should use.
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="newsloom"'}
+
+
 def require_write_token(request: Request) -> None:
     """FastAPI dependency of every write endpoint: 403 when writes are off, 401 without the right token."""
     settings: AccessSettings = request.app.state.access
@@ -252,7 +256,9 @@ def require_write_token(request: Request) -> None:
             403, "writes are switched off on this server: set NEWSLOOM_API_TOKEN to enable them")
     supplied = _supplied_token(request)
     if supplied is None:
-        raise StarletteHTTPException(401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'")
+        raise StarletteHTTPException(
+            401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'", headers=_CHALLENGE
+        )
     # Compared in constant time, so the answer's timing says nothing about how much of a guess was right.
     if not hmac.compare_digest(supplied.encode("utf-8"), settings.api_token.encode("utf-8")):
-        raise StarletteHTTPException(401, "the API token is not valid")
+        raise StarletteHTTPException(401, "the API token is not valid", headers=_CHALLENGE)
