@@ -435,3 +435,56 @@ def test_a_source_removed_during_a_poll_stays_removed(site, fetcher, sqlite_stor
     report = poll_source(sqlite_store, source, fetcher, stages=[])
     assert report.status == "removed"
     assert sqlite_store.list_sources() == []
+
+
+def test_a_watch_cycle_delivers_new_articles_to_webhook_subscribers(site, fetcher, sqlite_store):
+    """Always on, end to end: poll the feed, ingest, then POST what matched to a real receiver, signed, once."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from newsloom.subscriptions import create_subscription, verify_webhook
+
+    received: list[tuple[bool, str]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            signed = verify_webhook("s3cret-for-tests", self.headers.get("X-Newsloom-Timestamp"), body,
+                                    self.headers.get("X-Newsloom-Signature"))
+            received.append((signed, self.headers.get("Idempotency-Key", "")))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        add_source(sqlite_store, site.url("/feed.xml"), fetcher=fetcher, kind="feed")
+        create_subscription(sqlite_store, "query", "the", webhook_url=f"http://127.0.0.1:{hook.server_address[1]}/",
+                            secret="s3cret-for-tests", allow_private_networks=True)
+        first = watch(sqlite_store, fetcher, threading.Event(), once=True)
+        assert first.stored.inserted == len(FEED_PAGES)
+        matching = len(sqlite_store.search("the", limit=100))  # a page in another language may not say "the"
+        assert 0 < matching and first.webhooks_delivered == matching == len(received)
+        assert all(signed for signed, _ in received)
+        assert len({key for _, key in received}) == len(received)
+        second = watch(sqlite_store, fetcher, threading.Event(), once=True)  # nothing new: nothing sent again
+        assert second.webhooks_delivered == 0 and len(received) == matching
+    finally:
+        hook.shutdown()
+        hook.server_close()
+
+
+def test_status_page_shows_source_health(sqlite_store):
+    from fastapi.testclient import TestClient
+
+    from newsloom.web import create_app
+
+    sqlite_store.save_source(SourceRecord("https://good.example/feed.xml", "feed", title="Good <b>Wire</b>", articles=7))
+    sqlite_store.save_source(SourceRecord("https://bad.example/rss", "feed", error_count=3, last_error="HTTP 503"))
+    page = TestClient(create_app(sqlite_store)).get("/status")
+    assert page.status_code == 200
+    assert "Good &lt;b&gt;Wire&lt;/b&gt;" in page.text and "HTTP 503" in page.text
+    assert page.text.count('class="unhealthy"') == 1 and page.text.count('class="healthy"') == 1

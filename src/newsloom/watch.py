@@ -634,6 +634,8 @@ class WatchReport:
     failed_polls: int = 0
     stored: UpsertResult = field(default_factory=UpsertResult)
     article_failures: int = 0
+    webhooks_delivered: int = 0
+    webhooks_failed: int = 0
 
 
 def due_sources(store: Store, at: datetime | None = None) -> list[SourceRecord]:
@@ -683,8 +685,12 @@ def watch(
     log: Log = _no_log,
     max_idle_seconds: float = 60.0,
     max_new_articles: int = MAX_NEW_ARTICLES_PER_POLL,
+    deliver: Callable[[Store], object] | None = None,
 ) -> WatchReport:
     """Poll due sources on their schedules until ``stop_event`` is set (or after one cycle with ``once``).
+
+    After each cycle, webhook subscriptions get what matched (``deliver``: a delivery round, by default
+    ``subscriptions.deliver_pending``); a failing receiver is retried by its own backoff, never by stopping the loop.
 
     Between cycles it sleeps until the next source is due, at most ``max_idle_seconds`` so that sources added
     meanwhile by another process are picked up; setting ``stop_event`` ends the sleep at once and ends a poll
@@ -704,6 +710,7 @@ def watch(
             total.failed_polls += not report.ok
             total.stored += report.stored
             total.article_failures += len(report.failures)
+        _deliver_subscriptions(store, total, log, deliver)
         if once or stop_event.is_set():
             break
         wait = _seconds_until_next_due(store, max_idle_seconds)
@@ -711,6 +718,21 @@ def watch(
             log(_waiting_line(store, wait))
         stop_event.wait(wait)
     return total
+
+
+def _deliver_subscriptions(store: Store, total: WatchReport, log: Log, deliver: Callable[[Store], object] | None) -> None:
+    from .subscriptions import deliver_pending
+
+    try:
+        report = (deliver or deliver_pending)(store)
+    except NewsloomError as exc:
+        log(f"webhook delivery round failed: {exc}")
+        return
+    delivered, failed = getattr(report, "delivered", 0), getattr(report, "failed", 0) + getattr(report, "dead", 0)
+    total.webhooks_delivered += delivered
+    total.webhooks_failed += failed
+    if delivered or failed:
+        log(f"webhooks: {delivered} delivered, {failed} failed")
 
 
 def _seconds_until_next_due(store: Store, max_idle_seconds: float) -> float:

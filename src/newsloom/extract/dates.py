@@ -340,36 +340,39 @@ def _visible_body_text(body) -> str:
     return text
 
 
+def _short_year_date(text: str) -> list[tuple[int, datetime]]:
+    """``02.12.19`` read as 2 December 2019: only ever asked about the few characters next to a headline."""
+    match = _DMY_SHORT_YEAR.search(text)
+    value = _build(2000 + int(match[3]), int(match[2]), int(match[1])) if match else None
+    return [(match.start(), value)] if match and value else []
+
+
 def _from_headline_neighbourhood(tree, now: datetime) -> DateGuess | None:
     """A date printed right by the page's main heading: news pages put the dateline just above or below the
-    headline, while dates further away date comments, teasers and events."""
+    headline (or inside the ``<h1>``, in a ``<small>``), while dates further away date comments, teasers
+    and events."""
     body = tree.body
     heading = tree.css_first("h1") if body is not None else None
     if heading is None:
         return None
     headline = _SPACE.sub(" ", heading.text(separator=" ")).strip()
-    own = headline
     if len(headline) < 8:
         return None
     text = _SPACE.sub(" ", _visible_body_text(body))
     at = text.find(headline)
     if at < 0:
         return None
-    end = at + len(headline)
-    after = text[end : end + _AFTER_HEADLINE_CHARS]
+    after = text[at + len(headline) : at + len(headline) + _AFTER_HEADLINE_CHARS]
     before = text[max(0, at - _BEFORE_HEADLINE_CHARS) : at]
-    for window in (after, before, own):
-        candidates = _date_candidates(window)
-        if not candidates:
-            near = window[-60:] if window is before else window[:60]
-            short = _DMY_SHORT_YEAR.search(near)
-            value = _build(2000 + int(short[3]), int(short[2]), int(short[1])) if short else None
-            candidates = [(0, value)] if value else []
+    near_before = max(0, len(before) - 60)
+    for window, near_start, near_end in ((after, 0, 60), (before, near_before, len(before)), (headline, 0, len(headline))):
+        candidates = _date_candidates(window) or [
+            (near_start + position, value) for position, value in _short_year_date(window[near_start:near_end])
+        ]
         for position, value in candidates:
             if not is_plausible(value, now):
                 continue
-            preceding = window[max(0, position - 30) : position]
-            if _UPDATED_WORDS.search(preceding):
+            if _UPDATED_WORDS.search(window[max(0, position - 30) : position]):
                 continue
             return DateGuess(value, "text", _CONFIDENCE["text-headline"])
     return None

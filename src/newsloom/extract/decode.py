@@ -87,6 +87,26 @@ def _checked(text: str) -> str:
     return text
 
 
+# UTF-8 that was decoded as Latin-1 and encoded again ("â\x80\x94" for "—"): a lead byte's character followed
+# by a C1 control character never occurs in real text, so it proves the page double-encoded.
+_DOUBLE_ENCODED_EVIDENCE = re.compile("[\u00c2-\u00f4][\u0080-\u009f]")
+_DOUBLE_ENCODED_SEQUENCE = re.compile("[\u00c2-\u00df][\u0080-\u00bf]|[\u00e0-\u00ef][\u0080-\u00bf]{2}|[\u00f0-\u00f4][\u0080-\u00bf]{3}")
+
+
+def _undo_double_encoding(text: str) -> str:
+    """Repair characters a publisher's pipeline encoded to UTF-8 twice, only when the page proves it did."""
+    if not _DOUBLE_ENCODED_EVIDENCE.search(text):
+        return text
+
+    def repaired(match: re.Match[str]) -> str:
+        try:
+            return match.group(0).encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group(0)
+
+    return _DOUBLE_ENCODED_SEQUENCE.sub(repaired, text)
+
+
 def _strict_utf8(content: bytes) -> str | None:
     try:
         return content.decode("utf-8")
@@ -129,7 +149,7 @@ def decode_bytes(content: bytes, headers: Mapping[str, str] | None = None) -> st
             pass  # the declaration is wrong; fall through to UTF-8 and detection
     utf8 = _strict_utf8(content)
     if utf8 is not None:
-        return _checked(utf8)
+        return _checked(_undo_double_encoding(utf8))
     detected = _detect(content)
     if detected is None:
         raise DecodeError("could not detect the text encoding of the content")

@@ -192,6 +192,17 @@ _NOT_A_NAME = re.compile(
 )
 
 
+_TRAILING_PARENTHESES = re.compile(r"\s*\(([^)]*)\)$")
+
+
+def _drop_repeated_handle(value: str) -> str:
+    """"Laubrani (Laubrani)": forums print the user name again as a handle."""
+    match = _TRAILING_PARENTHESES.search(value)
+    if match and match[1].strip().lower() in value[: match.start()].lower():
+        return value[: match.start()]
+    return value
+
+
 def _clean_author(value: str | None) -> str | None:
     value = _squash(html.unescape(value or ""))
     if not value or value.startswith(("http://", "https://", "@")) and " " not in value:
@@ -199,7 +210,7 @@ def _clean_author(value: str | None) -> str | None:
     value = _NAME_PREFIX.sub("", _BYLINE_PREFIX.sub("", value)).strip(" ,|")
     value = _AFTER_NAME.sub("", value)
     value = _ROLE_AFTER_COMMA.sub("", value)
-    value = re.sub(r"\s*\(([^)]*)\)$", lambda m: "" if m[1].strip().lower() in value.lower()[: m.start()].lower() else m[0], value)
+    value = _drop_repeated_handle(value)
     value = value.strip(" ,|:;-")
     if not value or len(value) > 200 or not any(ch.isalpha() for ch in value) or _NOT_A_NAME.search(value):
         return None

@@ -303,6 +303,13 @@ def site_page(request: Request, site: str, page: int = Query(1, ge=1, le=10_000)
     )
 
 
+@router.api_route("/status", name="status_page", methods=_READ_METHODS, response_class=HTMLResponse)
+def status_page(request: Request) -> HTMLResponse:
+    """Health of every polled source (what ``newsloom sources list`` shows), for people running ``newsloom watch``."""
+    store = _store(request)
+    return _render(request, "status.html", {"sources": store.list_sources(), "stats": store.stats()})
+
+
 @router.api_route("/entities", name="entities_page", methods=_READ_METHODS, response_class=HTMLResponse)
 def entities_page(request: Request) -> HTMLResponse:
     """The most-mentioned names, by kind: people, organisations, places, then the rest."""
