@@ -80,3 +80,12 @@ def test_any_bytes_give_text_or_decode_error(content):
         assert isinstance(decode_bytes(content), str)
     except DecodeError:
         pass
+
+
+def test_utf8_encoded_twice_is_repaired_only_when_proven():
+    page = "<meta charset='utf-8'><p>itertools — Funktionen für Schleifen</p>"
+    doubled = page.encode("utf-8").decode("latin-1").encode("utf-8")
+    assert decode_bytes(doubled) == page
+    # "Ã©" written on purpose, with no C1 control character anywhere: nothing proves double encoding.
+    honest = "<p>Grüße, and the two characters Ã© as they are</p>"
+    assert decode_bytes(honest.encode("utf-8")) == honest
