@@ -91,14 +91,22 @@ def extract(inputs: tuple[Path, ...], output_format: str) -> None:
 
     No database is used. With --format json one input prints one object and several print a list.
     """
+    _print_records(extract_paths(list(inputs)), extraction_record, output_format)
+
+
+def _print_records(
+    items: Iterator[Any], to_record: Callable[[Any], dict[str, Any]], output_format: str
+) -> None:
+    """Print articles as json (one object, or a list for several), jsonl or text; failed inputs go to stderr and
+    make the exit code 2 once every other input has been printed."""
     records: list[dict[str, Any]] = []
     failures = 0
-    for item in extract_paths(list(inputs)):
+    for item in items:
         if isinstance(item, SourceError):
             failures += 1
             stderr.print(f"[bold red]error:[/] {item.source}: {item.message}", highlight=False)
             continue
-        record = extraction_record(item)
+        record = to_record(item)
         if output_format == "jsonl":
             click.echo(json.dumps(record, ensure_ascii=False))
         elif output_format == "text":
@@ -122,22 +130,7 @@ def analyze(inputs: tuple[Path, ...], output_format: str, entities: bool | None)
 
     if entities is None and not entities_available():
         stderr.print("[yellow]note:[/] named entities are off: pip install 'newsloom[nlp]' to enable them")
-    records: list[dict[str, Any]] = []
-    failures = 0
-    for item in analyze_paths(list(inputs), entities=entities):
-        if isinstance(item, SourceError):
-            failures += 1
-            stderr.print(f"[bold red]error:[/] {item.source}: {item.message}", highlight=False)
-            continue
-        record = analysis_record(item)
-        if output_format == "jsonl":
-            click.echo(json.dumps(record, ensure_ascii=False))
-        else:
-            records.append(record)
-    if output_format == "json" and records:
-        click.echo(json.dumps(records[0] if len(records) == 1 else records, ensure_ascii=False, indent=2))
-    if failures:
-        sys.exit(2)
+    _print_records(analyze_paths(list(inputs), entities=entities), analysis_record, output_format)
 
 
 @main.command()
