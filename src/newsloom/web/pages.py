@@ -26,7 +26,7 @@ from jinja2 import Environment, pass_context
 
 from .. import __version__
 from ..errors import NotFoundError, QueryError, StoreError
-from ..feeds import ATOM_MEDIA_TYPE, AtomFeed, feed_url_in_format, render_atom_feed, render_feed
+from ..feeds import AtomFeed, feed_url_in_format, render_feed
 from .conditional import conditional_response
 from ..model import Article
 from ..related import tokenize
