@@ -300,11 +300,12 @@ def _from_url(url: str | None, now: datetime) -> DateGuess | None:
     for pattern in (_URL_YMD, _URL_COMPACT, _URL_DMY):
         match = pattern.search(path)
         if match:
-            year, month, day = int(match[1]), int(match[2]), int(match[3])
             if pattern is _URL_DMY:
-                day, month, year = year, month, day
+                day, month, year = int(match[1]), int(match[2]), int(match[3])
                 if day <= 12 and day != month:
                     continue
+            else:
+                year, month, day = int(match[1]), int(match[2]), int(match[3])
             try:
                 value = datetime(year, month, day)
             except ValueError:

@@ -47,6 +47,8 @@ _BLOCK_TAGS = frozenset(
 _CELL_TAGS = frozenset({"td", "th"})
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _SKIP_IN_BODY = frozenset({"figure", "figcaption", "header", "form", "fieldset", "label", "-comment", "summary", "h1"})
+# On a page of many sections (services, listings, shops) a figure's caption is often the section's own text.
+_SKIP_IN_WHOLE_PAGE = _SKIP_IN_BODY - {"figure", "figcaption"}
 _TAG_BASE_SCORE = {
     "div": 5, "article": 8, "section": 3, "main": 3, "pre": 3, "td": 3, "blockquote": 3,
     "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3,
@@ -353,7 +355,7 @@ def _neutral_hint_words(path: Iterable[LexborNode]) -> frozenset[str]:
 
 
 class _Block:
-    __slots__ = ("text", "link_chars", "tag", "in_link")
+    __slots__ = ("in_link", "link_chars", "tag", "text")
 
     def __init__(self, text: str, link_chars: int, tag: str, in_link: bool = False) -> None:
         self.text = text
@@ -367,8 +369,21 @@ _EXIT_LINK = 1
 _EXIT_CELL = 2
 
 
+def _skipped_in_body(
+    node: LexborNode, tag: str, root: LexborNode, neutral: frozenset[str], skip_tags: frozenset[str] = _SKIP_IN_BODY
+) -> bool:
+    """Figures, forms, hidden and boilerplate subtrees are left out of the body (the root itself never is)."""
+    if tag in skip_tags:
+        return True
+    attributes = node.attributes
+    return bool(attributes) and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes, neutral))
+
+
 def _walk_blocks(
-    root: LexborNode, protected: frozenset[int] = frozenset(), neutral: frozenset[str] = frozenset()
+    root: LexborNode,
+    protected: frozenset[int] = frozenset(),
+    neutral: frozenset[str] = frozenset(),
+    skip_tags: frozenset[str] = _SKIP_IN_BODY,
 ) -> list[_Block]:
     """Flatten a container into text blocks, one per block element, skipping hidden and boilerplate subtrees
     except the ``protected`` ones (the path down to the densest text: a site that calls every block a
@@ -417,14 +432,8 @@ def _walk_blocks(
         if tag == "br":
             pieces.append(_LINE_BREAK)
             continue
-        if protected and node.mem_id in protected:
-            pass
-        elif tag in _SKIP_IN_BODY:
+        if not (protected and node.mem_id in protected) and _skipped_in_body(node, tag, root, neutral, skip_tags):
             continue
-        else:
-            attributes = node.attributes
-            if attributes and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes, neutral)):
-                continue
         if tag in _BLOCK_TAGS:
             flush()
             block_tags.append(tag)
@@ -471,7 +480,7 @@ def _paragraphs_from(
     paragraphs: list[str] = []
     title_key = (title or "").strip().lower()
     for node in nodes:
-        for block in _walk_blocks(node, protected, neutral):
+        for block in _walk_blocks(node, protected, neutral, _SKIP_IN_WHOLE_PAGE if cards else _SKIP_IN_BODY):
             if not _keep_block(block, cards):
                 continue
             for line in block.text.split(_LINE_BREAK):

@@ -485,6 +485,7 @@ def _run(spark: Any, inputs: list[str], output: str, options: SparkIngestOptions
         articles.filter(lambda item: item[1][signature_column] is not None)
         .map(lambda item: (item[1][id_column], item[1][signature_column], item[3])),
         "id string, signature binary, published_us long",
+        verifySchema=False,  # rows made by our own code: checking each one in Python costs more than the work
     )
     # Links found by the per-partition dedup: each local copy to its canonical, and re-pointed groups.
     local_edges = (
@@ -500,6 +501,7 @@ def _run(spark: Any, inputs: list[str], output: str, options: SparkIngestOptions
         .map(lambda item: (item[1][id_column], item[1][signature_column]))
         .mapPartitions(partial(band_rows, options=dedup)),
         "band int, key long, id string",
+        verifySchema=False,
     )
     buckets = bands.groupBy("band", "key").count().filter(
         (F.col("count") >= 2) & (F.col("count") <= dedup.max_bucket_size)
@@ -543,7 +545,7 @@ def _run(spark: Any, inputs: list[str], output: str, options: SparkIngestOptions
     report.duplicates = resolved.count()
 
     # 5. Parquet, in publication order (undated last; a copy after its canonical; then id).
-    frame = spark.createDataFrame(articles.map(lambda item: item[1]), _article_schema())
+    frame = spark.createDataFrame(articles.map(lambda item: item[1]), _article_schema(), verifySchema=False)
     final = (
         frame.drop("duplicate_of").join(resolved, "id", "left")
         .select(*ARTICLE_COLUMNS)
