@@ -56,6 +56,7 @@ __all__ = [
     "DedupSummary",
     "signature_of",
     "dedup_text",
+    "band_keys",
     "signatures_of",
     "exact_fingerprint",
     "normalized_words",
@@ -329,7 +330,7 @@ def _minhash_many(shingle_sets: Sequence[np.ndarray], options: DedupOptions) -> 
     return signatures
 
 
-def _band_keys(signatures: np.ndarray, options: DedupOptions) -> np.ndarray:
+def band_keys(signatures: np.ndarray, options: DedupOptions) -> np.ndarray:
     """One 64-bit key per (document, band): a hash of the band's rows salted with the band number."""
     rows = options.rows_per_band
     banded = signatures.reshape(len(signatures), options.bands, rows).astype(np.uint64)
@@ -800,7 +801,7 @@ class DuplicateIndex:
         if not ordinals:
             return {}
         bands = self.options.bands
-        keys = _band_keys(minhashes, self.options).ravel()
+        keys = band_keys(minhashes, self.options).ravel()
         new = np.asarray(ordinals, dtype=np.int64)
         key_owner = np.repeat(np.arange(len(ordinals), dtype=np.int64), bands)
         order = np.argsort(keys, kind="stable")  # stable: documents stay in batch order within a key
@@ -932,7 +933,7 @@ class DuplicateIndex:
                 if len(parsed.shingles):
                     indexed.append(ordinal)
         for chunk in _batched(indexed, 65_536):
-            keys = _band_keys(index._minhashes[chunk], index.options).ravel()
+            keys = band_keys(index._minhashes[chunk], index.options).ravel()
             order = np.argsort(keys, kind="stable")
             index._bands.insert(keys[order], np.repeat(np.asarray(chunk, dtype=np.int64), index.options.bands)[order])
         for ordinal, duplicate_of in links:

@@ -24,6 +24,7 @@ __all__ = [
     "ingest_articles",
     "extract_paths",
     "analyze_paths",
+    "extract_item",
     "Stage",
     "default_stages",
     "ProgressCallback",
@@ -44,7 +45,8 @@ class IngestReport:
         return self.stored.inserted
 
 
-def _extract_item(item: RawDocument | Article | SourceError) -> Article | SourceError:
+def extract_item(item: RawDocument | Article | SourceError) -> Article | SourceError:
+    """One item through extraction: an Article, or a SourceError naming the input (a failed page never raises)."""
     if isinstance(item, (Article, SourceError)):
         return item
     try:
@@ -61,7 +63,7 @@ def extract_paths(paths: list[str | Path], progress: ProgressCallback | None = N
     files = list(iter_input_files(paths))
     for done, path in enumerate(files, start=1):
         for item in read_path(path):
-            yield _extract_item(item)
+            yield extract_item(item)
         if progress:
             progress(done, len(files))
 
@@ -137,7 +139,7 @@ def _ingest_archive(
     try:
         records = iter_warc(path, int(done), include_start=False) if done else iter_warc(path)
         for offset, item in records:
-            extracted = _extract_item(item)
+            extracted = extract_item(item)
             if isinstance(extracted, SourceError):
                 report.errors.append(extracted)
             else:
@@ -176,7 +178,7 @@ def ingest_paths(
                 progress(done, len(files))
             continue
         for item in read_path(path):
-            extracted = _extract_item(item)
+            extracted = extract_item(item)
             if isinstance(extracted, SourceError):
                 report.errors.append(extracted)
                 continue

@@ -43,7 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..dedup import DedupOptions, DocumentSignature, DuplicateIndex, _band_keys
+from ..dedup import DedupOptions, DocumentSignature, DuplicateIndex, band_keys
 from ..errors import InputError, MissingExtraError, NewsloomError
 from ..model import Article, RawDocument
 from ..sources.files import SourceError
@@ -217,7 +217,7 @@ def process_shards(
     ("repeat", article id, source)                  the same article id read again in this task (kept once)
     ("error", source, message)                      a record or shard that could not be read or extracted
     """
-    from ..pipeline import _extract_item  # the pipeline's own extraction step, errors included
+    from ..pipeline import extract_item  # the pipeline's own extraction step, errors included
     from ..stages import Batch, DedupStage, EnrichStage
 
     dedup_stage, enrich_stage = DedupStage(), EnrichStage(entities=entities)
@@ -241,7 +241,7 @@ def process_shards(
 
     for shard in shards:
         for item in _documents(shard):
-            extracted = _extract_item(item)
+            extracted = extract_item(item)
             if isinstance(extracted, SourceError):
                 yield ("error", extracted.source, extracted.message)
                 continue
@@ -288,7 +288,7 @@ def band_rows(
 def _keys_of(ids: list[str], minhashes: list, options: DedupOptions) -> Iterator[tuple[int, int, str]]:
     import numpy as np
 
-    keys = _band_keys(np.stack(minhashes), options).view(np.int64)
+    keys = band_keys(np.stack(minhashes), options).view(np.int64)
     for article_id, row in zip(ids, keys.tolist()):
         for band, key in enumerate(row):
             yield band, key, article_id
