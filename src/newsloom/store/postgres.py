@@ -14,19 +14,54 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import MigrationError, MissingExtraError, NotFoundError, QueryError, StoreError
+from ..errors import (
+    MigrationError,
+    MissingExtraError,
+    NotFoundError,
+    QueryError,
+    StoreError,
+)
 from ..model import Article
 from ..search import Query, Term, parse_query
-from .base import ArticleCount, BatchExtras, DayCount, StoryRow, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
-from .base import FacetCount, SearchFacets
-from .filters import ENTITY_BOOST, ENTITY_BOOST_WINDOW, entity_boost_names, filter_conditions, like_escaped, opening_words
-from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso, row_to_article
-from .sqlite import MATCH_END, MATCH_START
-from .base import DeliveryLogEntry, DeliveryRecord, SubscriptionRecord
-from .rows import (
-    DELIVERY_COLUMNS, DELIVERY_LOG_COLUMNS, SUBSCRIPTION_COLUMNS, delivery_from_row, delivery_log_from_row,
-    delivery_log_values, delivery_values, subscription_from_row, subscription_values,
+from .base import (
+    ArticleCount,
+    BatchExtras,
+    DeliveryLogEntry,
+    DeliveryRecord,
+    EntityCount,
+    FacetCount,
+    SearchFacets,
+    SearchHit,
+    Store,
+    StoreStats,
+    SubscriptionRecord,
+    UpsertResult,
 )
+from .filters import (
+    ENTITY_BOOST,
+    ENTITY_BOOST_WINDOW,
+    entity_boost_names,
+    filter_conditions,
+    like_escaped,
+    opening_words,
+)
+from .rows import (
+    ARTICLE_COLUMNS,
+    DELIVERY_COLUMNS,
+    DELIVERY_LOG_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    article_row,
+    delivery_from_row,
+    delivery_log_from_row,
+    delivery_log_values,
+    delivery_values,
+    iso,
+    row_to_article,
+    subscription_from_row,
+    subscription_values,
+)
+from .shared import SharedQueries
+from .sqlite import MATCH_END, MATCH_START
 
 __all__ = ["PostgresStore", "POSTGRES_MIGRATIONS", "to_tsquery_text"]
 
@@ -207,8 +242,10 @@ def to_tsquery_text(text: str) -> str:
     return tsquery_of_words(parse_query(text)) or ""
 
 
-class PostgresStore(Store):
+class PostgresStore(SharedQueries, Store):
     """A newsloom store in PostgreSQL (``postgresql://user@host:port/db``). Needs the ``postgres`` extra."""
+
+    PLACEHOLDER = "%s"
 
     def __init__(self, dsn: str, *, migrate: bool = True) -> None:
         try:
@@ -534,67 +571,7 @@ class PostgresStore(Store):
         articles = {a.id: a for a in self.get_articles([row["canonical"] for row in rows])}
         return [ArticleCount(articles[row["canonical"]], int(row["views"])) for row in rows if row["canonical"] in articles]
 
-    # -- stories ----------------------------------------------------------------------------------------------
-    _STORY_COLUMNS = ("s.id, s.title, s.first_seen, s.last_seen, s.article_count, s.top_terms, s.top_entities, "
-                      "s.volume_per_day, s.volume_per_hour, s.archived, "
-                      "(SELECT count(DISTINCT a.site) FROM articles a WHERE a.story_id = s.id "
-                      "AND a.duplicate_of IS NULL) AS source_count")
-
-    @staticmethod
-    def _story_from_row(row) -> StoryRow:  # noqa: ANN001
-        return StoryRow(
-            id=row["id"], title=row["title"], first_seen=parse_iso(row["first_seen"]),
-            last_seen=parse_iso(row["last_seen"]), article_count=row["article_count"],
-            top_terms=json.loads(row["top_terms"]), top_entities=json.loads(row["top_entities"]),
-            volume_per_day=json.loads(row["volume_per_day"]), volume_per_hour=json.loads(row["volume_per_hour"]),
-            archived=bool(row["archived"]), source_count=row["source_count"],
-        )
-
-    def get_story(self, story_id: str) -> StoryRow:
-        rows = self._read(f"SELECT {self._STORY_COLUMNS} FROM stories s WHERE s.id = %s", (story_id,))
-        if not rows:
-            raise NotFoundError(f"no story with id {story_id!r}")
-        return self._story_from_row(rows[0])
-
-    def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
-        where, params = ("WHERE s.last_seen >= %s", [iso(since)]) if since else ("", [])
-        rows = self._read(
-            f"SELECT {self._STORY_COLUMNS} FROM stories s {where} "
-            "ORDER BY s.article_count DESC, s.last_seen DESC, s.id LIMIT %s",
-            params + [limit],
-        )
-        return [self._story_from_row(row) for row in rows]
-
-    def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
-        rows = self._read(
-            f"SELECT {self._COLUMNS} FROM articles WHERE story_id = %s AND duplicate_of IS NULL "
-            "ORDER BY sort_time, rowid LIMIT %s",
-            (story_id, limit),
-        )
-        return [row_to_article(row) for row in rows]
-
-    # -- duplicates -------------------------------------------------------------------------------------------
-    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
-        rows = self._read(
-            "SELECT s.article_id, s.signature, s.published_at, a.duplicate_of FROM dedup_signatures s "
-            "JOIN articles a ON a.id = s.article_id ORDER BY s.position"
-        )
-        return [(r["article_id"], bytes(r["signature"]), parse_iso(r["published_at"]), r["duplicate_of"]) for r in rows]
-
-    def copies_of(self, article_id: str) -> list[Article]:
-        rows = self._read(
-            f"SELECT {self._COLUMNS} FROM articles WHERE duplicate_of = %s ORDER BY sort_time, rowid", (article_id,)
-        )
-        return [row_to_article(row) for row in rows]
-
-    # -- sources and checkpoints ------------------------------------------------------------------------------
-    _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",
-                      "last_success", "last_error", "error_count", "next_due", "articles")
-
-    def get_checkpoint(self, key: str) -> str | None:
-        rows = self._read("SELECT value FROM checkpoints WHERE key = %s", (key,))
-        return rows[0]["value"] if rows else None
-
+    # -- sources (the rest of stories, duplicates, sources and entities is in shared.py) -------------
     def known_urls(self, urls: Sequence[str]) -> set[str]:
         # A URL is known as the page fetched (url) or as the page's own canonical URL.
         wanted = list(dict.fromkeys(urls))
@@ -605,87 +582,6 @@ class PostgresStore(Store):
         )
         chosen = set(wanted)
         return {value for row in rows for value in (row["canonical_url"], row["url"]) if value in chosen}
-
-    def save_source(self, source: SourceRecord) -> None:
-        values = [iso(v) if isinstance(v, datetime) else v for v in (getattr(source, f) for f in self._SOURCE_FIELDS)]
-        self._write(lambda db: db.execute(
-            f"INSERT INTO sources ({', '.join(self._SOURCE_FIELDS)}) VALUES ({', '.join(['%s'] * len(values))}) "
-            f"ON CONFLICT (url) DO UPDATE SET "
-            + ", ".join(f"{f} = excluded.{f}" for f in self._SOURCE_FIELDS if f != "url"),
-            values,
-        ))
-
-    def _source_from_row(self, row) -> SourceRecord:  # noqa: ANN001
-        values = {f: row[f] for f in self._SOURCE_FIELDS}
-        for key in ("last_checked", "last_success", "next_due"):
-            values[key] = parse_iso(values[key])
-        return SourceRecord(**values)
-
-    def get_source(self, url: str) -> SourceRecord:
-        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources WHERE url = %s", (url,))
-        if not rows:
-            raise NotFoundError(f"no source {url!r}")
-        return self._source_from_row(rows[0])
-
-    def list_sources(self) -> list[SourceRecord]:
-        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources ORDER BY url")
-        return [self._source_from_row(row) for row in rows]
-
-    def remove_source(self, url: str) -> None:
-        def delete(db) -> None:  # noqa: ANN001
-            if db.execute("DELETE FROM sources WHERE url = %s", (url,)).rowcount == 0:
-                raise NotFoundError(f"no source {url!r}")
-
-        self._write(delete)
-
-    # -- entities ---------------------------------------------------------------------------------------------
-    def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
-        where = "WHERE a.duplicate_of IS NULL" + (" AND e.type = %s" if type else "")
-        rows = self._read(
-            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
-            f"{where} GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT %s",
-            ([type] if type else []) + [limit],
-        )
-        return [EntityCount(r["name"], r["type"], r["n"]) for r in rows]
-
-    def entity(self, name: str) -> list[EntityCount]:
-        rows = self._read(
-            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
-            "WHERE e.name = %s AND a.duplicate_of IS NULL GROUP BY e.name, e.type ORDER BY n DESC",
-            (name,),
-        )
-        if not rows:
-            raise NotFoundError(f"no article mentions {name!r}")
-        return [EntityCount(r["name"], r["type"], r["n"]) for r in rows]
-
-    def articles_mentioning(self, name: str, limit: int = 20, offset: int = 0) -> list[Article]:
-        rows = self._read(
-            f"SELECT DISTINCT {self._A_COLUMNS}, a.sort_time, a.rowid FROM article_entities e "
-            "JOIN articles a ON a.id = e.article_id WHERE e.name = %s AND a.duplicate_of IS NULL "
-            "ORDER BY a.sort_time DESC, a.rowid DESC LIMIT %s OFFSET %s",
-            (name, limit, offset),
-        )
-        return [row_to_article(row) for row in rows]
-
-    def cooccurring_entities(self, name: str, limit: int = 12) -> list[EntityCount]:
-        rows = self._read(
-            "SELECT other.name AS name, other.type AS type, count(DISTINCT other.article_id) AS n FROM article_entities mine "
-            "JOIN article_entities other ON other.article_id = mine.article_id AND other.name <> mine.name "
-            "JOIN articles a ON a.id = mine.article_id "
-            "WHERE mine.name = %s AND a.duplicate_of IS NULL GROUP BY other.name, other.type "
-            "ORDER BY n DESC, other.name LIMIT %s",
-            (name, limit),
-        )
-        return [EntityCount(r["name"], r["type"], r["n"]) for r in rows]
-
-    def entity_volume(self, name: str) -> list[DayCount]:
-        rows = self._read(
-            "SELECT substr(a.sort_time, 1, 10) AS day, count(DISTINCT a.id) AS n FROM article_entities e "
-            "JOIN articles a ON a.id = e.article_id WHERE e.name = %s AND a.duplicate_of IS NULL "
-            "GROUP BY day ORDER BY day",
-            (name,),
-        )
-        return [DayCount(r["day"], r["n"]) for r in rows]
 
     def stats(self) -> StoreStats:
         row = self._read(

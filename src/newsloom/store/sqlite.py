@@ -17,16 +17,44 @@ from pathlib import Path
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
 from ..model import Article
 from ..search import Query, fts5_excluded, fts5_match, parse_query
-from .base import ArticleCount, BatchExtras, DayCount, StoryRow, EntityCount, SearchHit, SourceRecord, Store, StoreStats, UpsertResult
-from .base import FacetCount, SearchFacets
-from .filters import ENTITY_BOOST, ENTITY_BOOST_WINDOW, entity_boost_names, filter_conditions, like_escaped, opening_words as _opening_words
-from .rows import ARTICLE_COLUMNS, article_row, iso, parse_iso
-from .rows import row_to_article as _row_to_article
-from .base import DeliveryLogEntry, DeliveryRecord, SubscriptionRecord
-from .rows import (
-    DELIVERY_COLUMNS, DELIVERY_LOG_COLUMNS, SUBSCRIPTION_COLUMNS, delivery_from_row, delivery_log_from_row,
-    delivery_log_values, delivery_values, subscription_from_row, subscription_values,
+from .base import (
+    ArticleCount,
+    BatchExtras,
+    DeliveryLogEntry,
+    DeliveryRecord,
+    EntityCount,
+    FacetCount,
+    SearchFacets,
+    SearchHit,
+    Store,
+    StoreStats,
+    SubscriptionRecord,
+    UpsertResult,
 )
+from .filters import (
+    ENTITY_BOOST,
+    ENTITY_BOOST_WINDOW,
+    entity_boost_names,
+    filter_conditions,
+    like_escaped,
+)
+from .filters import opening_words as _opening_words
+from .rows import (
+    ARTICLE_COLUMNS,
+    DELIVERY_COLUMNS,
+    DELIVERY_LOG_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    article_row,
+    delivery_from_row,
+    delivery_log_from_row,
+    delivery_log_values,
+    delivery_values,
+    iso,
+    subscription_from_row,
+    subscription_values,
+)
+from .rows import row_to_article as _row_to_article
+from .shared import SharedQueries
 
 __all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
 
@@ -195,7 +223,7 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SharedQueries, Store):
     """The default store: one SQLite file (or ``":memory:"`` for a private, single-connection store)."""
 
     def __init__(self, path: str | Path, *, migrate: bool = True, busy_timeout_ms: int = 30_000) -> None:
@@ -563,65 +591,7 @@ class SQLiteStore(Store):
         articles = {a.id: a for a in self.get_articles([row[0] for row in rows])}
         return [ArticleCount(articles[row[0]], row[1]) for row in rows if row[0] in articles]
 
-    # -- stories ----------------------------------------------------------------------------------------------
-    _STORY_COLUMNS = ("s.id, s.title, s.first_seen, s.last_seen, s.article_count, s.top_terms, s.top_entities, "
-                      "s.volume_per_day, s.volume_per_hour, s.archived, "
-                      "(SELECT count(DISTINCT a.site) FROM articles a WHERE a.story_id = s.id "
-                      "AND a.duplicate_of IS NULL) AS source_count")
-
-    @staticmethod
-    def _story_from_row(row) -> StoryRow:  # noqa: ANN001
-        return StoryRow(
-            id=row[0], title=row[1], first_seen=parse_iso(row[2]), last_seen=parse_iso(row[3]), article_count=row[4],
-            top_terms=json.loads(row[5]), top_entities=json.loads(row[6]), volume_per_day=json.loads(row[7]),
-            volume_per_hour=json.loads(row[8]), archived=bool(row[9]), source_count=row[10],
-        )
-
-    def get_story(self, story_id: str) -> StoryRow:
-        rows = self._read(f"SELECT {self._STORY_COLUMNS} FROM stories s WHERE s.id = ?", (story_id,))
-        if not rows:
-            raise NotFoundError(f"no story with id {story_id!r}")
-        return self._story_from_row(rows[0])
-
-    def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
-        where, params = ("WHERE s.last_seen >= ?", [iso(since)]) if since else ("", [])
-        rows = self._read(
-            f"SELECT {self._STORY_COLUMNS} FROM stories s {where} "
-            "ORDER BY s.article_count DESC, s.last_seen DESC, s.id LIMIT ?",
-            params + [limit],
-        )
-        return [self._story_from_row(row) for row in rows]
-
-    def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
-        rows = self._read(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
-            "ORDER BY sort_time, rowid LIMIT ?",
-            (story_id, limit),
-        )
-        return [_row_to_article(row) for row in rows]
-
-    # -- duplicates -------------------------------------------------------------------------------------------
-    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
-        rows = self._read(
-            "SELECT s.article_id, s.signature, s.published_at, a.duplicate_of FROM dedup_signatures s "
-            "JOIN articles a ON a.id = s.article_id ORDER BY s.position"
-        )
-        return [(r[0], bytes(r[1]), parse_iso(r[2]), r[3]) for r in rows]
-
-    def copies_of(self, article_id: str) -> list[Article]:
-        rows = self._read(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE duplicate_of = ? ORDER BY sort_time, rowid", (article_id,)
-        )
-        return [_row_to_article(row) for row in rows]
-
-    # -- sources and checkpoints ------------------------------------------------------------------------------
-    _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",
-                      "last_success", "last_error", "error_count", "next_due", "articles")
-
-    def get_checkpoint(self, key: str) -> str | None:
-        rows = self._read("SELECT value FROM checkpoints WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
+    # -- sources (the rest of stories, duplicates, sources and entities is in shared.py) -------------
     def known_urls(self, urls: Sequence[str]) -> set[str]:
         # A URL is known as the page fetched (url) or as the page's own canonical URL.
         wanted = list(dict.fromkeys(urls))
@@ -635,87 +605,6 @@ class SQLiteStore(Store):
             )
             found.update(value for row in rows for value in (row[0], row[1]) if value in chunk)
         return found
-
-    def save_source(self, source: SourceRecord) -> None:
-        values = [iso(v) if isinstance(v, datetime) else v for v in (getattr(source, f) for f in self._SOURCE_FIELDS)]
-        self._write(lambda db: db.execute(
-            f"INSERT INTO sources ({', '.join(self._SOURCE_FIELDS)}) VALUES ({', '.join('?' * len(values))}) "
-            f"ON CONFLICT (url) DO UPDATE SET "
-            + ", ".join(f"{f} = excluded.{f}" for f in self._SOURCE_FIELDS if f != "url"),
-            values,
-        ))
-
-    def _source_from_row(self, row) -> SourceRecord:  # noqa: ANN001
-        values = dict(zip(self._SOURCE_FIELDS, row))
-        for key in ("last_checked", "last_success", "next_due"):
-            values[key] = parse_iso(values[key])
-        return SourceRecord(**values)
-
-    def get_source(self, url: str) -> SourceRecord:
-        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources WHERE url = ?", (url,))
-        if not rows:
-            raise NotFoundError(f"no source {url!r}")
-        return self._source_from_row(rows[0])
-
-    def list_sources(self) -> list[SourceRecord]:
-        rows = self._read(f"SELECT {', '.join(self._SOURCE_FIELDS)} FROM sources ORDER BY url")
-        return [self._source_from_row(row) for row in rows]
-
-    def remove_source(self, url: str) -> None:
-        def delete(db) -> None:  # noqa: ANN001
-            if db.execute("DELETE FROM sources WHERE url = ?", (url,)).rowcount == 0:
-                raise NotFoundError(f"no source {url!r}")
-
-        self._write(delete)
-
-    # -- entities ---------------------------------------------------------------------------------------------
-    def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
-        where = "WHERE a.duplicate_of IS NULL" + (" AND e.type = ?" if type else "")
-        rows = self._read(
-            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
-            f"{where} GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT ?",
-            ([type] if type else []) + [limit],
-        )
-        return [EntityCount(r[0], r[1], r[2]) for r in rows]
-
-    def entity(self, name: str) -> list[EntityCount]:
-        rows = self._read(
-            "SELECT e.name, e.type, count(*) AS n FROM article_entities e JOIN articles a ON a.id = e.article_id "
-            "WHERE e.name = ? AND a.duplicate_of IS NULL GROUP BY e.name, e.type ORDER BY n DESC",
-            (name,),
-        )
-        if not rows:
-            raise NotFoundError(f"no article mentions {name!r}")
-        return [EntityCount(r[0], r[1], r[2]) for r in rows]
-
-    def articles_mentioning(self, name: str, limit: int = 20, offset: int = 0) -> list[Article]:
-        rows = self._read(
-            f"SELECT DISTINCT {_A_COLUMNS}, a.sort_time, a.rowid FROM article_entities e "
-            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
-            "ORDER BY a.sort_time DESC, a.rowid DESC LIMIT ? OFFSET ?",
-            (name, limit, offset),
-        )
-        return [_row_to_article(row) for row in rows]
-
-    def cooccurring_entities(self, name: str, limit: int = 12) -> list[EntityCount]:
-        rows = self._read(
-            "SELECT other.name, other.type, count(DISTINCT other.article_id) AS n FROM article_entities mine "
-            "JOIN article_entities other ON other.article_id = mine.article_id AND other.name <> mine.name "
-            "JOIN articles a ON a.id = mine.article_id "
-            "WHERE mine.name = ? AND a.duplicate_of IS NULL GROUP BY other.name, other.type "
-            "ORDER BY n DESC, other.name LIMIT ?",
-            (name, limit),
-        )
-        return [EntityCount(r[0], r[1], r[2]) for r in rows]
-
-    def entity_volume(self, name: str) -> list[DayCount]:
-        rows = self._read(
-            "SELECT substr(a.sort_time, 1, 10) AS day, count(DISTINCT a.id) FROM article_entities e "
-            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
-            "GROUP BY day ORDER BY day",
-            (name,),
-        )
-        return [DayCount(r[0], r[1]) for r in rows]
 
     def stats(self) -> StoreStats:
         row = self._read(

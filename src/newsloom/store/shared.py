@@ -1,0 +1,185 @@
+"""Queries that read and write the same way on every SQL backend, written once.
+
+A backend mixes ``SharedQueries`` in and provides ``_read(sql, params)`` (rows addressable by column name: both
+``sqlite3.Row`` and psycopg's dict rows are), ``_write(work)`` (one transaction), and ``PLACEHOLDER`` ("?" or "%s").
+The SQL here is written with "?" and only named columns; ``_sql`` turns it into the backend's parameter style.
+Backend-specific queries (upserts, full-text search, anything using an SQL dialect feature) stay in each backend.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ..errors import NotFoundError
+from ..model import Article
+from .base import DayCount, EntityCount, SourceRecord, StoryRow
+from .rows import ARTICLE_COLUMNS, iso, parse_iso, row_to_article
+
+__all__ = ["SharedQueries"]
+
+_COLUMNS = ", ".join(ARTICLE_COLUMNS)
+_A_COLUMNS = ", ".join("a." + column for column in ARTICLE_COLUMNS)
+_STORY_COLUMNS = (
+    "s.id AS id, s.title AS title, s.first_seen AS first_seen, s.last_seen AS last_seen, "
+    "s.article_count AS article_count, s.top_terms AS top_terms, s.top_entities AS top_entities, "
+    "s.volume_per_day AS volume_per_day, s.volume_per_hour AS volume_per_hour, s.archived AS archived, "
+    "(SELECT count(DISTINCT a.site) FROM articles a WHERE a.story_id = s.id AND a.duplicate_of IS NULL) AS source_count"
+)
+_SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",
+                  "last_success", "last_error", "error_count", "next_due", "articles")
+
+
+def _story_from_row(row: Any) -> StoryRow:
+    return StoryRow(
+        id=row["id"], title=row["title"], first_seen=parse_iso(row["first_seen"]), last_seen=parse_iso(row["last_seen"]),
+        article_count=row["article_count"], top_terms=json.loads(row["top_terms"]),
+        top_entities=json.loads(row["top_entities"]), volume_per_day=json.loads(row["volume_per_day"]),
+        volume_per_hour=json.loads(row["volume_per_hour"]), archived=bool(row["archived"]),
+        source_count=row["source_count"],
+    )
+
+
+def _source_from_row(row: Any) -> SourceRecord:
+    values = {field: row[field] for field in _SOURCE_FIELDS}
+    for key in ("last_checked", "last_success", "next_due"):
+        values[key] = parse_iso(values[key])
+    return SourceRecord(**values)
+
+
+def _entity_counts(rows: list[Any]) -> list[EntityCount]:
+    return [EntityCount(row["name"], row["type"], row["n"]) for row in rows]
+
+
+class SharedQueries:
+    """Stories, duplicates, sources, checkpoints and entities: the same SQL on SQLite and PostgreSQL."""
+
+    PLACEHOLDER = "?"
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.PLACEHOLDER == "?" else sql.replace("?", self.PLACEHOLDER)
+
+    def _query(self, sql: str, params: Iterable[object] = ()) -> list[Any]:
+        return self._read(self._sql(sql), list(params))  # type: ignore[attr-defined]
+
+    # -- stories ----------------------------------------------------------------------------------------------
+    def get_story(self, story_id: str) -> StoryRow:
+        rows = self._query(f"SELECT {_STORY_COLUMNS} FROM stories s WHERE s.id = ?", (story_id,))
+        if not rows:
+            raise NotFoundError(f"no story with id {story_id!r}")
+        return _story_from_row(rows[0])
+
+    def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
+        where, params = ("WHERE s.last_seen >= ?", [iso(since)]) if since else ("", [])
+        rows = self._query(
+            f"SELECT {_STORY_COLUMNS} FROM stories s {where} "
+            "ORDER BY s.article_count DESC, s.last_seen DESC, s.id LIMIT ?",
+            params + [limit],
+        )
+        return [_story_from_row(row) for row in rows]
+
+    def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+            "ORDER BY sort_time, rowid LIMIT ?",
+            (story_id, limit),
+        )
+        return [row_to_article(row) for row in rows]
+
+    # -- duplicates -------------------------------------------------------------------------------------------
+    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+        rows = self._query(
+            "SELECT s.article_id AS article_id, s.signature AS signature, s.published_at AS published_at, "
+            "a.duplicate_of AS duplicate_of FROM dedup_signatures s "
+            "JOIN articles a ON a.id = s.article_id ORDER BY s.position"
+        )
+        return [(r["article_id"], bytes(r["signature"]), parse_iso(r["published_at"]), r["duplicate_of"]) for r in rows]
+
+    def copies_of(self, article_id: str) -> list[Article]:
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM articles WHERE duplicate_of = ? ORDER BY sort_time, rowid", (article_id,)
+        )
+        return [row_to_article(row) for row in rows]
+
+    # -- sources and checkpoints ------------------------------------------------------------------------------
+    def get_checkpoint(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM checkpoints WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def save_source(self, source: SourceRecord) -> None:
+        values = [iso(v) if isinstance(v, datetime) else v for v in (getattr(source, f) for f in _SOURCE_FIELDS)]
+        sql = self._sql(
+            f"INSERT INTO sources ({', '.join(_SOURCE_FIELDS)}) VALUES ({', '.join('?' * len(values))}) "
+            "ON CONFLICT (url) DO UPDATE SET " + ", ".join(f"{f} = excluded.{f}" for f in _SOURCE_FIELDS if f != "url")
+        )
+        self._write(lambda db: db.execute(sql, values))  # type: ignore[attr-defined]
+
+    def get_source(self, url: str) -> SourceRecord:
+        rows = self._query(f"SELECT {', '.join(_SOURCE_FIELDS)} FROM sources WHERE url = ?", (url,))
+        if not rows:
+            raise NotFoundError(f"no source {url!r}")
+        return _source_from_row(rows[0])
+
+    def list_sources(self) -> list[SourceRecord]:
+        rows = self._query(f"SELECT {', '.join(_SOURCE_FIELDS)} FROM sources ORDER BY url")
+        return [_source_from_row(row) for row in rows]
+
+    def remove_source(self, url: str) -> None:
+        sql = self._sql("DELETE FROM sources WHERE url = ?")
+
+        def delete(db: Any) -> None:
+            if db.execute(sql, (url,)).rowcount == 0:
+                raise NotFoundError(f"no source {url!r}")
+
+        self._write(delete)  # type: ignore[attr-defined]
+
+    # -- entities ---------------------------------------------------------------------------------------------
+    def top_entities(self, limit: int = 20, type: str | None = None) -> list[EntityCount]:
+        where = "WHERE a.duplicate_of IS NULL" + (" AND e.type = ?" if type else "")
+        return _entity_counts(self._query(
+            "SELECT e.name AS name, e.type AS type, count(*) AS n FROM article_entities e "
+            f"JOIN articles a ON a.id = e.article_id {where} GROUP BY e.name, e.type ORDER BY n DESC, e.name LIMIT ?",
+            ([type] if type else []) + [limit],
+        ))
+
+    def entity(self, name: str) -> list[EntityCount]:
+        counts = _entity_counts(self._query(
+            "SELECT e.name AS name, e.type AS type, count(*) AS n FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
+            "GROUP BY e.name, e.type ORDER BY n DESC",
+            (name,),
+        ))
+        if not counts:
+            raise NotFoundError(f"no article mentions {name!r}")
+        return counts
+
+    def articles_mentioning(self, name: str, limit: int = 20, offset: int = 0) -> list[Article]:
+        rows = self._query(
+            f"SELECT DISTINCT {_A_COLUMNS}, a.sort_time, a.rowid FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
+            "ORDER BY a.sort_time DESC, a.rowid DESC LIMIT ? OFFSET ?",
+            (name, limit, offset),
+        )
+        return [row_to_article(row) for row in rows]
+
+    def cooccurring_entities(self, name: str, limit: int = 12) -> list[EntityCount]:
+        return _entity_counts(self._query(
+            "SELECT other.name AS name, other.type AS type, count(DISTINCT other.article_id) AS n "
+            "FROM article_entities mine "
+            "JOIN article_entities other ON other.article_id = mine.article_id AND other.name <> mine.name "
+            "JOIN articles a ON a.id = mine.article_id "
+            "WHERE mine.name = ? AND a.duplicate_of IS NULL GROUP BY other.name, other.type "
+            "ORDER BY n DESC, other.name LIMIT ?",
+            (name, limit),
+        ))
+
+    def entity_volume(self, name: str) -> list[DayCount]:
+        rows = self._query(
+            "SELECT substr(a.sort_time, 1, 10) AS day, count(DISTINCT a.id) AS n FROM article_entities e "
+            "JOIN articles a ON a.id = e.article_id WHERE e.name = ? AND a.duplicate_of IS NULL "
+            "GROUP BY day ORDER BY day",
+            (name,),
+        )
+        return [DayCount(row["day"], row["n"]) for row in rows]
