@@ -222,6 +222,25 @@ def test_robots_crawl_delay_spaces_requests() -> None:
 
 
 @pytest.mark.server
+def test_a_failing_robots_txt_blocks_the_host_only_until_a_short_retry() -> None:
+    fake = FakeTime()
+    with local_server() as srv:
+        srv.routes["/robots.txt"] = Route(503, b"down for a minute")
+        srv.routes["/a"] = Route(body=PAGE, headers=HTML)
+        with make_fetcher(sleep=fake.sleep, clock=fake.clock) as fetcher:
+            with pytest.raises(RobotsDisallowedError):
+                fetcher.fetch(srv.url("/a"))  # RFC 9309: a 5xx robots.txt disallows everything, for now
+            fake.now += 60
+            with pytest.raises(RobotsDisallowedError):
+                fetcher.fetch(srv.url("/a"))  # still cached a minute later: no hammering of a failing server
+            assert srv.paths_seen().count("/robots.txt") == 1
+            srv.routes["/robots.txt"] = Route(body=b"User-agent: *\nDisallow: /private/\n")
+            fake.now += 600
+            assert fetcher.fetch(srv.url("/a")).ok  # asked again well before a day has passed
+    assert srv.paths_seen().count("/robots.txt") == 2
+
+
+@pytest.mark.server
 def test_per_host_delay(server: LocalServer) -> None:
     fake = FakeTime()
     with make_fetcher(per_host_delay=0.8, sleep=fake.sleep, clock=fake.clock) as fetcher:

@@ -111,13 +111,20 @@ def test_not_a_feed_is_an_input_error(content: bytes) -> None:
         parse_feed(content)
 
 
-def test_malformed_xml_feed_is_read_as_far_as_it_goes_or_refused() -> None:
-    truncated = read("rss2.xml")[:900]
-    try:
-        feed = parse_feed(truncated)
-    except InputError:
-        return
+def test_truncated_feed_keeps_the_entries_before_the_break_and_says_it_broke() -> None:
+    whole = parse_feed(read("rss2.xml"))
+    cut = read("rss2.xml")
+    cut = cut[: cut.index(b"<item>", cut.index(b"<item>") + 1)]  # broken off before the second item
+    feed = parse_feed(cut)
+    assert feed.truncated and not whole.truncated
+    assert 0 < len(feed.entries) < len(whole.entries)
     assert all(e.url.startswith("https://news.example.org/") for e in feed.entries)
+
+
+def test_feed_cut_before_any_entry_is_an_input_error() -> None:
+    cut = read("rss2.xml")
+    with pytest.raises(InputError, match="truncated"):
+        parse_feed(cut[: cut.index(b"<item>") + 10])
 
 
 def test_too_large_feed() -> None:

@@ -353,6 +353,21 @@ def test_new_entries_only_and_the_per_poll_cap(site, fetcher, sqlite_store):
     assert sqlite_store.get_source(site.url("/feed.xml")).articles == 4
 
 
+def test_a_feed_cut_off_mid_transfer_is_read_but_not_marked_complete(site, fetcher, sqlite_store):
+    pages = ["06e5123e", "0ec95c72", "7916ecca"]
+    whole = rss(site, pages)
+    cut = whole[: whole.rindex(b"<item>") + 20]  # the connection broke inside the last item
+    add_source(sqlite_store, site.url("/feed.xml"), "1m", fetcher, kind="feed")
+    site.routes["/feed.xml"] = etag_route(cut, '"v1"', "application/rss+xml")
+    partial = poll_source(sqlite_store, sqlite_store.get_source(site.url("/feed.xml")), fetcher, stages=[])
+    assert partial.new == 2 and partial.error is None
+    # No validators saved: the next poll asks unconditionally and gets the items past the break.
+    assert sqlite_store.get_source(site.url("/feed.xml")).etag is None
+    site.routes["/feed.xml"] = etag_route(whole, '"v1"', "application/rss+xml")
+    rest = poll_source(sqlite_store, sqlite_store.get_source(site.url("/feed.xml")), fetcher, stages=[])
+    assert rest.new == 1 and sqlite_store.get_source(site.url("/feed.xml")).etag == '"v1"'
+
+
 def test_feed_date_fills_only_a_missing_date(site, fetcher, sqlite_store):
     undated = ("<html><head><title>Harbour strike ends</title></head><body><article><h1>Harbour strike ends</h1>"
                + "".join(f"<p>Dock workers went back to work on the {n}th morning after the port authority agreed "

@@ -338,6 +338,7 @@ class _Listing:
     candidates: list[_Candidate]
     result: FetchResult | None  # None when nothing changed (304)
     title: str | None = None
+    truncated: bool = False  # the feed broke off: entries past the break are unknown
 
 
 def poll_source(
@@ -376,6 +377,7 @@ def poll_source(
     complete = _ingest_new_entries(store, source, fetcher, listing.candidates, report, stop_event=stop_event,
                                    stages=stages, max_new=max_new_articles, log=log)
     # Validators only when every listed entry was dealt with: otherwise a 304 would hide the ones left over.
+    complete = complete and not listing.truncated
     etag, last_modified = (listing.result.etag, listing.result.last_modified) if complete else (None, None)
     _record_success(store, source, report, checked_at, etag, last_modified, title=listing.title)
     return _finish(report, started)
@@ -397,7 +399,8 @@ def _fetch_listing(source: SourceRecord, fetcher: Fetcher) -> _Listing:
         raise FetchError(f"{source.url}: HTTP {result.status}", url=source.url)
     if source.kind == "feed":
         feed = parse_feed(result.content, result.final_url)
-        return _Listing(_unique([_candidate(entry) for entry in feed.entries]), result, feed.title or None)
+        return _Listing(_unique([_candidate(entry) for entry in feed.entries]), result, feed.title or None,
+                        truncated=feed.truncated)
     return _Listing(_sitemap_candidates(source.url, result, fetcher), result)
 
 

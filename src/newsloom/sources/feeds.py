@@ -22,6 +22,7 @@ import html
 import io
 import json
 import re
+import xml.sax
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -69,6 +70,9 @@ class ParsedFeed:
     site_url: str | None
     format: str  # "rss", "atom", "rdf", "json"
     entries: list[FeedEntry] = field(default_factory=list)
+    # Set when the XML broke off (a cut connection, a half-written file): the entries are those read before the
+    # break, so a poller must not treat the listing as complete (or save its validators).
+    truncated: bool = False
 
 
 @dataclass(slots=True)
@@ -177,14 +181,18 @@ def parse_feed(content: bytes | str, url: str | None = None) -> ParsedFeed:
     except (ValueError, RecursionError, MemoryError, UnicodeError) as exc:
         raise InputError(f"feed could not be parsed: {type(exc).__name__}: {exc}") from exc
     version = str(parsed.get("version") or "")
+    reason = parsed.get("bozo_exception")
     if not version and not parsed.entries:
-        reason = parsed.get("bozo_exception")
         raise InputError(f"not an RSS/Atom feed{f' ({reason})' if reason else ''}")
+    # feedparser flags recoverable oddities (a wrong declared charset) too; only a broken XML stream is fatal.
+    broken_xml = isinstance(reason, xml.sax.SAXException)
     feed_info = parsed.get("feed", {})
     site_url = _http_url(feed_info.get("link"), url)
     entries = [entry for entry in (_entry_from_feedparser(item, url) for item in parsed.entries) if entry]
+    if broken_xml and not entries:
+        raise InputError(f"feed XML is malformed or truncated and holds no entries ({reason})")
     kind = "atom" if version.startswith("atom") else "rdf" if version in ("rss090", "rss10") else "rss"
-    return ParsedFeed(_plain_text(feed_info.get("title"), 300), site_url, kind, entries)
+    return ParsedFeed(_plain_text(feed_info.get("title"), 300), site_url, kind, entries, truncated=broken_xml)
 
 
 def _struct_to_datetime(value: Any) -> datetime | None:

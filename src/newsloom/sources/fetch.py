@@ -89,6 +89,9 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB.
 _ROBOTS_TTL_SECONDS = 24 * 3600
+# An unreachable or failing robots.txt disallows the host, but only until this retry: a server's bad minute must
+# not silence a source for a day.
+_ROBOTS_FAILURE_TTL_SECONDS = 300.0
 _MAX_CRAWL_DELAY_SECONDS = 30.0  # a robots.txt asking for more is honoured at this value (and logged by callers)
 
 
@@ -411,6 +414,7 @@ class _Robots:
     allow_all: bool
     fetched: float
     sitemaps: list[str]
+    ttl: float = _ROBOTS_TTL_SECONDS
 
 
 # ------------------------------------------------------------------------------------------------------ fetcher
@@ -625,7 +629,7 @@ class Fetcher:
             lock = self._robots_locks.setdefault(origin, threading.Lock())
         with lock:  # one robots.txt fetch per origin even when many threads ask at once
             cached = self._robots.get(origin)
-            if cached is not None and self._clock() - cached.fetched < _ROBOTS_TTL_SECONDS:
+            if cached is not None and self._clock() - cached.fetched < cached.ttl:
                 return cached
             robots = self._load_robots(origin)
             self._robots[origin] = robots
@@ -648,11 +652,12 @@ class Fetcher:
         except BlockedAddressError:
             raise
         except FetchError:
-            return _Robots(None, False, now, [])  # unreachable: disallow this time (RFC 9309 section 2.3.1.4)
+            # Unreachable: disallow for now (RFC 9309 section 2.3.1.4), and ask again soon.
+            return _Robots(None, False, now, [], _ROBOTS_FAILURE_TTL_SECONDS)
         if 400 <= result.status < 500:
             return _Robots(None, True, now, [])
         if not result.ok:
-            return _Robots(None, False, now, [])
+            return _Robots(None, False, now, [], _ROBOTS_FAILURE_TTL_SECONDS)
         text = result.content[:_ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
         try:
             parser = Protego.parse(text)
