@@ -287,8 +287,54 @@ def _title_segments(title: str) -> list[str]:
     return [part for part in _TITLE_SEPARATORS.split(title) if part.strip()]
 
 
-def _names_site(segment: str, site_key: str) -> bool:
-    return bool(site_key) and site_key in segment.lower().replace(" ", "")
+# Marks that change nothing a reader sees: bidi embeddings (Google Scholar wraps names in them), zero-width
+# characters, and the pilcrow or "#" that documentation generators append to headings as anchor links.
+_INVISIBLE_MARKS = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_HEADING_ANCHOR = re.compile(r"\s*[¶#§]\s*$")
+_TEMPLATE_PLACEHOLDER = re.compile(r"\{\{.*\}\}|\{%.*%\}")
+# Words too common to show two titles are about the same thing.
+_TITLE_FILLER_WORDS = frozenset(
+    "the a an of to in and or for with on at by from your you our is are how what why best top new vs".split()
+)
+# Share of a heading's content words that a stated title must hold for the two to be about the same thing.
+_HEADING_TOPIC_OVERLAP = 0.4
+_MIN_SITE_KEY_CHARS = 3
+
+
+def _title_text(raw: str | None) -> str:
+    """A title candidate as a reader sees it: entities decoded, invisible marks and anchor signs dropped."""
+    text = _INVISIBLE_MARKS.sub("", html.unescape(raw or ""))
+    return _HEADING_ANCHOR.sub("", _squash(text)).strip()
+
+
+def _letters_key(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
+
+
+def _site_keys(site: str | None, url: str | None) -> set[str]:
+    """Ways the site's name is written: its stated name (og:site_name or publisher) and its host name."""
+    keys = {_letters_key(site or "")}
+    host = (site_of(url) or "").removeprefix("www.") if url else ""
+    if host:
+        keys |= {_letters_key(host), _letters_key(host.split(".")[0])}
+    return {key for key in keys if len(key) >= _MIN_SITE_KEY_CHARS}
+
+
+def _names_site(segment: str, site_keys: set[str]) -> bool:
+    """A title segment or heading that is the site's name ("Engadget", "The Verge Forums", "CrowdStrike.com")."""
+    key = _letters_key(segment)
+    if not key:
+        return False
+    return any(
+        key == site or (site in key and len(key) <= len(site) + 12) or (key in site and len(key) >= 4)
+        for site in site_keys
+    )
+
+
+def _is_last_segment(heading: str, stated: str) -> bool:
+    """The heading is only the trailing segment of a "Story | Site" title: the site's name (its logo)."""
+    segments = _title_segments(stated)
+    return len(segments) > 1 and segments[-1].strip().casefold() == heading.casefold()
 
 
 def _heading_agrees(heading: str, stated: str) -> bool:
@@ -297,29 +343,60 @@ def _heading_agrees(heading: str, stated: str) -> bool:
     heading_key, stated_key = heading.casefold(), stated.casefold()
     if heading_key == stated_key:
         return True
-    if heading_key not in stated_key:
+    return heading_key in stated_key and not _is_last_segment(heading, stated)
+
+
+def _content_words(text: str) -> set[str]:
+    # Five-letter stems, so "Planner"/"Planners" and "Comparison"/"Compare" count as the same word.
+    return {word[:5] for word in re.findall(r"\w+", text.casefold()) if word not in _TITLE_FILLER_WORDS}
+
+
+def _shares_topic(heading: str, stated: list[str]) -> bool:
+    """The heading is about what the stated titles are about: enough of its words appear in one of them.
+    A headline reworded for readers passes ("9 Common Food Myths Debunked" / "Debunking Common Food Myths");
+    a hero slogan does not ("Land your next job faster" / "Resume Writing Services")."""
+    words = _content_words(heading)
+    if not words:
         return False
-    segments = _title_segments(stated)
-    return not (len(segments) > 1 and segments[-1].strip().casefold() == heading_key)
+    return any(len(words & _content_words(title)) >= _HEADING_TOPIC_OVERLAP * len(words) for title in stated)
 
 
-def _title(tree: LexborHTMLParser, meta: dict[str, str], articles: list[dict[str, Any]], site: str | None) -> str | None:
-    """The page's own title: the main heading readers see when the title the page states for machines
-    (``<title>``, Open Graph, JSON-LD headline) agrees with it; else the stated title without the site's name."""
+def _stated_core(title: str, site_keys: set[str]) -> str:
+    """A stated title without the site's name: the first segment that does not name the site."""
+    segments = _title_segments(title)
+    kept = [part for part in segments if not _names_site(part, site_keys)] or segments
+    return kept[0].strip() if kept else title
+
+
+def _title(
+    tree: LexborHTMLParser, meta: dict[str, str], articles: list[dict[str, Any]], site: str | None, url: str | None = None
+) -> str | None:
+    """The page's own title, chosen among what it states for machines (Open Graph, ``<title>``, Twitter card,
+    JSON-LD headline) and the main headings readers see (``<h1>``).
+
+    1. A heading that is one of the stated titles, or part of one, is the title as readers see it.
+    2. Otherwise the first heading that is not the site's name (a logo) and shares the stated titles' topic:
+       publishers often reword the headline for search engines, and the visible one is the page's own.
+    3. Otherwise the first stated title (Open Graph first: it is written for sharing, without the site's
+       name more often than ``<title>``), minus segments that name the site.
+    """
     headline = next((h for h in (n.get("headline") for n in articles[:1]) if isinstance(h, str)), None)
-    tag_title = _first_text(tree, "title")
-    stated = [_squash(html.unescape(t)) for t in (tag_title, meta.get("og:title"), meta.get("twitter:title"), headline) if t]
-    stated = [t for t in stated if t]
-    headings = [h for h in (_squash(node.text(separator=" ")) for node in tree.css("h1")[:5]) if len(h) >= 2]
-    for heading in headings:
+    raw_stated = (meta.get("og:title"), _first_text(tree, "title"), meta.get("twitter:title"), headline)
+    stated = [t for t in (_title_text(raw) for raw in raw_stated if raw) if t]
+    site_keys = _site_keys(site, url)
+    headings = [_title_text(node.text(separator=" ")) for node in tree.css("h1")[:5]]
+    headings = [h for h in headings if len(h) >= 2 and not _TEMPLATE_PLACEHOLDER.search(h)]
+    own_headings = [
+        h for h in headings if not _names_site(h, site_keys) and not any(_is_last_segment(h, t) for t in stated)
+    ]
+    for heading in own_headings:
         if any(_heading_agrees(heading, title) for title in stated):
             return heading
+    if own_headings and stated and _shares_topic(own_headings[0], stated):
+        return own_headings[0]
     if not stated:
-        return headings[0] if headings else None
-    site_key = (site or "").lower().replace("www.", "").split(".")[0].replace(" ", "")
-    segments = _title_segments(stated[0])
-    kept = [part for part in segments if not _names_site(part, site_key)] or segments
-    return kept[0].strip() if kept else stated[0]
+        return (own_headings or headings or [None])[0]
+    return _stated_core(stated[0], site_keys)
 
 
 def _image(meta: dict[str, str], articles: list[dict[str, Any]], base: str | None) -> str | None:
@@ -364,7 +441,7 @@ def read_metadata(tree: LexborHTMLParser, url: str | None = None) -> PageMetadat
     articles = found.article_nodes()
     publisher = next((_name_of(n.get("publisher")) for n in articles[:1] if n.get("publisher")), None)
     found.site = _squash(meta.get("og:site_name") or publisher) or site_of(found.canonical_url or url)
-    found.title = _title(tree, meta, articles, found.site)
+    found.title = _title(tree, meta, articles, found.site, found.canonical_url or url)
     by_id = {n["@id"]: n for n in found.json_ld if isinstance(n.get("@id"), str)}
     found.author = _author(tree, meta, articles, by_id)
     found.language = _language(tree, meta)

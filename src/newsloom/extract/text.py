@@ -52,6 +52,7 @@ _BAD = "bad"  # boilerplate: advertisement slot, share/subscribe/login, copyrigh
 _BREAK = "break"  # a section header that closes an article: "Related", "More like this", "Comments"
 _TEASER = "teaser"  # part of a (title, excerpt...) teaser pair
 _COMMENT = "comment"  # the header of a reader comment ("Jane on May 2, 2019 at 4:47 pm said:")
+_TABLE = "table"  # a row of a table (cells separated by tabs, as HTML-to-text converters write them)
 
 # Values for the max-sum run. Prose adds its length; everything else costs, so that the run bridges a
 # subheading or an "Advertisement" slot inside an article but not a menu or a block of teasers.
@@ -69,6 +70,14 @@ _COMMENT_THREAD_WEIGHT = 0.1
 # Prose late in the page counts a little less: footers and "about us" blurbs come last, articles rarely do.
 _LATE_PAGE_DISCOUNT = 0.3
 _NEAR_WEIGHT = 0.35
+# A table row is data, not prose: it adds less than prose of its length, but enough that the run keeps a
+# table inside or right after the article (results, standings, price lists) instead of stopping before it.
+_TABLE_WEIGHT = 0.5
+# Consecutive rows of at least two cells needed to call lines a table (one tabbed line is a layout accident).
+_TABLE_MIN_ROWS = 3
+# Blocks in a row ending in "..." that make a list of excerpts; lone dated summaries that make a card list.
+_EXCERPT_LIST_MIN = 3
+_DATED_CARDS_MIN = 3
 _GOOD_VALUE_CAP = 1500.0
 
 # A block that starts with the whole of an earlier block at least this long repeats it.
@@ -83,6 +92,7 @@ _ELLIPSIS_END = re.compile(r"(?:\.{3,}|…)+\s*[\"'”’»)\]]*\s*$")
 _LIST_MARKER = re.compile(r"^(?:[*+•·▪■►▶-]|\d{1,2}[.)])\s+")
 _LINK_SEPARATORS = re.compile(r"\s[|•·»›/]\s|\s\|\s?|\|")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_TABS = re.compile(r"\t+")
 _SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -166,6 +176,10 @@ _BOILERPLATE_PREFIX = re.compile(
     r"(?:photo|image|foto|bild)\s*:|credit\s*:|source\s*:|tags\s*:|filed under\b|advertisement\b)",
     re.IGNORECASE,
 )
+# A picture caption ends with its credit: "... the university (Image: GETTY )", "... (Photo: AP)".
+_CREDIT_SUFFIX = re.compile(
+    r"\((?:image|images|photo|photos|picture|pic|foto|bild|credit|source|video)\s*:[^()]{1,60}\)\s*$", re.IGNORECASE
+)
 # Section headers after which a page stops being the article: more stories, comments, sharing.
 _SECTION_BREAK = re.compile(
     r"^(?:related(?: articles| stories| posts| news| content| coverage| topics)?|more like this|more on this|"
@@ -229,6 +243,7 @@ class _Block:
     stopword_share: float
     ends_sentence: bool
     sentence_marks: int
+    cells: int = 1  # table cells on the line (tab-separated); 1 for ordinary text
     kind: str = _SHORT
 
     @property
@@ -237,6 +252,8 @@ class _Block:
             return min(self.length, _GOOD_VALUE_CAP)
         if self.kind == _NEAR:
             return self.length * _NEAR_WEIGHT
+        if self.kind == _TABLE:
+            return self.length * _TABLE_WEIGHT
         if self.kind == _BAD:
             return _BAD_COST
         if self.kind == _TEASER:
@@ -295,7 +312,7 @@ def _normalised_lines(text: str) -> list[str]:
     """Non-empty lines with white space, invisible and control characters cleaned; hard wraps re-joined."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
-    raw_lines = [_SPACES.sub(" ", line[:_MAX_LINE_CHARS]).strip() for line in text.split("\n")]
+    raw_lines = [_cleaned_line(line[:_MAX_LINE_CHARS]) for line in text.split("\n")]
     raw_lines = _rejoin_hard_wraps(raw_lines)
     lines = []
     for line in raw_lines:
@@ -303,6 +320,12 @@ def _normalised_lines(text: str) -> list[str]:
         if line and _WORD.search(line):
             lines.append(line)
     return lines
+
+
+def _cleaned_line(line: str) -> str:
+    """White space collapsed to single spaces, except that the tab between table cells stays one tab."""
+    cells = [_SPACES.sub(" ", cell).strip() for cell in _TABS.split(line)]
+    return "\t".join(cell for cell in cells if cell)
 
 
 def _rejoin_hard_wraps(lines: list[str]) -> list[str]:
@@ -353,6 +376,7 @@ def _block_of(line: str) -> _Block:
         stopword_share=stopword_share,
         ends_sentence=bool(_SENTENCE_END.search(line)),
         sentence_marks=len(_SENTENCE_MARK.findall(line)) + (1 if line[-1:] in ".!?。！？" else 0),
+        cells=line.count("\t") + 1,
     )
 
 
@@ -364,8 +388,11 @@ def _classify(blocks: list[_Block]) -> None:
     use_stopwords = bool(shares) and shares[(3 * len(shares)) // 4] >= 0.15
     for block in blocks:
         block.kind = _own_kind(block, use_stopwords)
+    _mark_tables(blocks)
     _mark_repeats(blocks)
     _mark_teasers(blocks)
+    _mark_excerpt_lists(blocks)
+    _mark_dated_cards(blocks)
     _mark_read_more_excerpts(blocks)
     _demote_inline_breaks(blocks)
     _promote_between_prose(blocks)
@@ -379,7 +406,7 @@ def _own_kind(block: _Block, use_stopwords: bool) -> str:
         return _BREAK
     if block.words <= 12 and _BOILERPLATE_LINE.match(text.strip(" .:-–—|•·>»!")):
         return _BAD
-    if block.words <= 60 and _BOILERPLATE_PREFIX.match(text):
+    if block.words <= 60 and (_BOILERPLATE_PREFIX.match(text) or _CREDIT_SUFFIX.search(text)):
         return _BAD
     if block.words <= 15 and _COMMENT_META.search(text):
         return _COMMENT
@@ -390,7 +417,7 @@ def _own_kind(block: _Block, use_stopwords: bool) -> str:
         return _BAD
     if block.words <= 8 and _BYLINE.match(text):
         return _SHORT
-    if _has_headline_lead(text):
+    if _has_headline_lead(text) or _has_glued_headline(text):
         return _TEASER  # a Title Case Headline Glued To Its Excerpt: a teaser, not article prose
     prose = block.stopword_share >= 0.22 if use_stopwords else True
     weak_prose = block.stopword_share >= 0.12 if use_stopwords else True
@@ -401,6 +428,20 @@ def _own_kind(block: _Block, use_stopwords: bool) -> str:
     if block.length >= 35 and weak_prose and block.words >= 5 and (block.ends_sentence or block.sentence_marks):
         return _NEAR
     return _SHORT
+
+
+def _mark_tables(blocks: list[_Block]) -> None:
+    """Runs of consecutive multi-cell lines are table rows (unless a row reads as prose or furniture)."""
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j < len(blocks) and blocks[j].cells >= 2:
+            j += 1
+        if j - i >= _TABLE_MIN_ROWS:
+            for block in blocks[i:j]:
+                if block.kind in (_SHORT, _NEAR):
+                    block.kind = _TABLE
+        i = max(j, i + 1)
 
 
 def _mark_repeats(blocks: list[_Block]) -> None:
@@ -440,6 +481,24 @@ def _has_headline_lead(text: str) -> bool:
     return capitalised_function_words >= 2 and capitalised >= 0.75 * len(tokens)
 
 
+# A whole lower-case word (or closing punctuation) run straight into a capitalised word: where a converter
+# glued a teaser's headline link to its excerpt ("...At Troy SteakhouseA party of six left..."). Camel-case
+# names glue a short part (McDonald, MacBook, iPhone, YouTube), so the left part must be a word of its own.
+_GLUE_POINT = re.compile(r"(?:(?<![A-Za-z])[A-Z]?[a-z]{5,}|[a-z][?!’”\")])(?=[A-Z][a-z])")
+
+
+def _has_glued_headline(text: str) -> bool:
+    """Starts with a Title Case headline glued to the next sentence without a space, as teaser cards flatten
+    ("Customers Leave Without Paying $690 Bill At Troy SteakhouseA party of six..."). Running prose has a
+    space after every word, and camel-case names (McDonald, iPhone) rarely follow three Title Case words."""
+    for glue in _GLUE_POINT.finditer(text, 0, 200):
+        words = [word.lstrip("\"'“‘(¿¡$") for word in text[: glue.end()].split()]
+        words = [word for word in words if word[:1].isalpha()]
+        if len(words) >= 4 and sum(1 for word in words if word[:1].isupper()) >= 0.8 * len(words):
+            return True
+    return False
+
+
 def _demote_inline_breaks(blocks: list[_Block]) -> None:
     """A "Related articles" box inside an article (prose just before it and again a few lines after) is
     furniture to skip, not the end of the article."""
@@ -459,6 +518,37 @@ def _mark_teasers(blocks: list[_Block]) -> None:
         if _is_teaser_pair(title, excerpt):
             title.kind = _TEASER
             excerpt.kind = _TEASER
+
+
+def _mark_excerpt_lists(blocks: list[_Block]) -> None:
+    """Three or more blocks in a row that each trail off ("...", "…") are a list of story excerpts (headline and
+    excerpt on one line), not paragraphs: an article ends a paragraph that way once in a while, not every time."""
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j < len(blocks) and blocks[j].words <= 80 and _ELLIPSIS_END.search(blocks[j].text):
+            j += 1
+        if j - i >= _EXCERPT_LIST_MIN:
+            for block in blocks[i:j]:
+                block.kind = _TEASER
+        i = max(j, i + 1)
+
+
+def _mark_dated_cards(blocks: list[_Block]) -> None:
+    """A list of story cards (headline, author, date, one summary paragraph) repeated down the page: a lone
+    prose block right after a date line, three times or more, is a card's summary, not the article. The
+    article's own first paragraph is followed by more prose, so it is never lone."""
+    prose = (_GOOD, _NEAR)
+    cards = []
+    for i in range(1, len(blocks)):
+        block = blocks[i]
+        if block.kind not in prose or (i + 1 < len(blocks) and blocks[i + 1].kind in prose):
+            continue
+        if any(_is_date_line(b.text) for b in blocks[max(0, i - 2) : i]) and blocks[i - 1].kind not in prose:
+            cards.append(i)
+    if len(cards) >= _DATED_CARDS_MIN:
+        for i in cards:
+            blocks[i].kind = _TEASER
 
 
 def _mark_read_more_excerpts(blocks: list[_Block]) -> None:
