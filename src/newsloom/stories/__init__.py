@@ -3,6 +3,8 @@
     from newsloom.stories import StoryClusterer, trending
     clusterer = StoryClusterer()
     assignment = clusterer.add(article.id, article.title, article.text, article.published_at)
+    clusterer.open_story(article.id, article.title, article.text)  # bulk-load a known story (no join decision)
+    clusterer.resolve(story_id)                 # follows merges: an absorbed id -> the story it joined
     clusterer.related_articles(article.id, k=5)   # same story first, then similar stories, with reasons
     trending(clusterer.stories(), now)            # fastest-rising stories against their own baseline
     archived = clusterer.pop_archived()           # idle stories, for the store to persist

@@ -5,16 +5,23 @@ How one decision is made (``StoryClusterer.add``):
 1. The article becomes two unit vectors: sublinear TF-IDF over title (counted ``title_weight`` times) and the
    lead of the body, with document frequencies kept up to date as the stream goes; and an entity vector over
    the given entities, or proper nouns found in the text when none are given.
-2. Candidate stories come from an inverted index over each live story's top centroid terms, walked from the
-   article's rarest term down, under a budget of postings, so the cost does not grow with the number of stories.
+2. Candidate stories come from an inverted index over each live story's top centroid terms and top entities,
+   walked from the article's rarest term down under a budget of postings; a term shared by more than
+   ``posting_cap`` stories contributes only its most recently updated ones. Only live stories (within the time
+   window) are indexed, so the cost per article stays flat however many stories are known.
 3. Each candidate is scored ``(1 - entity_weight) * text_cosine + entity_weight * entity_cosine`` against its
-   centroid, times a time factor: 1 while the article falls within ``grace_days`` of the story's time span,
-   then ``exp(-extra_days / decay_days)``. Two earthquakes a year apart are two stories.
+   centroid, times a time factor: ``1 + near_time_bonus`` while the article falls within ``grace_days`` of the
+   story's time span (being published in the same days is evidence of its own), then decaying as
+   ``exp(-extra_days / decay_days)``. Two earthquakes a year apart are two stories. Undated articles get 1.
 4. Two thresholds: at or above ``join_similarity`` the article joins; between ``ambiguous_similarity`` and
    it, the article joins only if it is close to one of the story's own articles (``member_similarity``),
    which keeps a broad story from swallowing a neighbouring event of the same kind.
 5. When the article was also close to a second story, the two centroids are compared and the stories merged
-   if they are one (``merge_similarity``); the assignment lists the absorbed ids so a store can re-point them.
+   if they are one (``merge_similarity``); the assignment lists the absorbed ids so a store can re-point them,
+   and ``resolve`` / ``story`` follow an absorbed id to its survivor (the store keeps the same redirects).
+
+A story's title is the headline of its lead article (the member closest to the centroid), never a bare wire
+dateline such as "WASHINGTON (Reuters) -" (see ``text.headline_of``).
 
 Late articles (published before the stream's clock) are scored against story time spans, so they join the
 story they belong to as long as it is live. Stories idle longer than ``window_days`` (or, in undated streams,
@@ -31,6 +38,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from newsloom.errors import InputError, NotFoundError
@@ -39,9 +48,10 @@ from newsloom.stories.text import (
     STOPWORDS,
     DocumentFrequencies,
     cosine,
-    count_terms,
+    headline_of,
     normalise_word,
     proper_nouns_of,
+    strip_dateline,
     top_terms,
     unit,
     weighted_vector,
@@ -58,6 +68,7 @@ __all__ = [
 
 _DAY = 86_400.0
 _STATE_VERSION = 1
+_ENTITY_PREFIX = "\x00"  # entity keys share the frequency table and the index with words under this prefix
 
 
 @dataclass(slots=True)
@@ -76,14 +87,20 @@ class StoryOptions:
     centroid_terms: int = 100
     index_terms: int = 20
     query_terms: int = 15
-    postings_budget: int = 800
-    candidates: int = 10
+    query_entities: int = 5
+    index_entities: int = 8
+    postings_budget: int = 400
+    posting_cap: int = 64
+    members_checked: int = 20
+    candidates: int = 6
     grace_days: float = 2.0
+    near_time_bonus: float = 0.2
     decay_days: float = 20.0
     window_days: float = 60.0
     idle_articles: int = 200_000
     max_active_stories: int = 300_000
     members_kept: int = 100
+    max_redirects: int = 100_000
     max_vocabulary: int = 2_000_000
 
     def __post_init__(self) -> None:
@@ -184,6 +201,17 @@ def _hour_key(value: float) -> str:
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H")
 
 
+def _add_into(total: dict[str, float], vector: Mapping[str, float]) -> None:
+    get = total.get
+    for term, weight in vector.items():
+        total[term] = get(term, 0.0) + weight
+
+
+def _heaviest(vector: dict[str, float], count: int) -> dict[str, float]:
+    """The ``count`` heaviest entries of ``vector``."""
+    return {term: vector[term] for term in top_terms(vector, count)}
+
+
 def story_id_for(article_id: str) -> str:
     """Stable story id, derived from the article that opened the story."""
     return "s" + hashlib.sha256(("story:" + article_id).encode("utf-8")).hexdigest()[:15]
@@ -231,6 +259,7 @@ class StoryClusterer:
         self._display: dict[str, str] = {}  # entity key -> a surface form, for reasons
         self._expiry_heap: list[tuple[float, str]] = []
         self._sequence_heap: list[tuple[int, str]] = []
+        self._merged_into: dict[str, str] = {}  # absorbed story id -> the story that absorbed it (bounded)
 
     # ------------------------------------------------------------------ public API
 
@@ -276,8 +305,46 @@ class StoryClusterer:
         survivor = self._article_story[article_id]
         return StoryAssignment(survivor, is_new=False, merged_from=tuple(merged))
 
+    def open_story(
+        self,
+        article_id: str,
+        title: str | None,
+        text: str | None,
+        published_at: datetime | None = None,
+        entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str] | None = None,
+    ) -> StoryAssignment:
+        """Open a new story with this article without looking for an existing one: for bulk-loading stories
+        known from elsewhere (an import, a benchmark's known set). Later articles join it as usual."""
+        if not isinstance(article_id, str) or not article_id:
+            raise InputError("article_id must be a non-empty string")
+        title = self._checked_text("title", title)
+        text = self._checked_text("text", text)
+        published = _timestamp(published_at)
+        known = self._article_story.get(article_id)
+        if known is not None:
+            return StoryAssignment(known, is_new=False)
+        self.sequence += 1
+        vector, entity_vector = self._vectors(title, text, entities)
+        if published is not None and (self.clock is None or published > self.clock):
+            self.clock = published
+        self._archive_idle()
+        story = self._open_story(article_id)
+        self._join(story, _Member(article_id, title, vector, entity_vector, published, self.sequence))
+        return StoryAssignment(story.id, is_new=True)
+
+    def resolve(self, story_id: str) -> str:
+        """The id a story goes by now: itself, or the story it was merged into (following merge chains)."""
+        for _ in range(64):  # chains are short; the bound guards against a corrupted state with a cycle
+            survivor = self._merged_into.get(story_id)
+            if survivor is None:
+                return story_id
+            story_id = survivor
+        return story_id
+
     def story(self, story_id: str) -> StoryRecord:
-        """The record of a live story, or of an archived one not yet handed out by ``pop_archived``."""
+        """The record of a live story (or of the story it was merged into), or of an archived one not yet
+        handed out by ``pop_archived``."""
+        story_id = self.resolve(story_id)
         live = self._stories.get(story_id)
         if live is not None:
             return self._record(live, archived=False)
@@ -364,11 +431,13 @@ class StoryClusterer:
         self, title: str, text: str, entities: Iterable[Any] | None
     ) -> tuple[dict[str, float], dict[str, float]]:
         options = self.options
+        title = strip_dateline(title)  # "WASHINGTON (Reuters) -" says where and who, not what
         body = text[: options.max_body_chars]
         if title and body.startswith(title):  # many extractors repeat the headline as the first line
             body = body[len(title) :]
-        term_counts = count_terms(words_of(title), options.title_weight)
-        count_terms(words_of(body), 1.0, into=term_counts)
+        term_counts: Counter[str] = Counter(words_of(body))  # Counter counts in C: the hot path of tokenising
+        for word in words_of(title):
+            term_counts[word] += options.title_weight
         if len(self._display) > 500_000:  # display names are a convenience: bounded, rebuilt as we go
             self._display.clear()
         if entities is not None:
@@ -376,7 +445,7 @@ class StoryClusterer:
         else:
             entity_keys = proper_nouns_of(title + ".\n" + body, self._display)
         entity_counts = Counter(entity_keys)
-        self.frequencies.add(term_counts.keys() | {"\x00" + key for key in entity_counts})
+        self.frequencies.add([*term_counts, *(_ENTITY_PREFIX + key for key in entity_counts)])
         vector = weighted_vector(term_counts, self.frequencies, options.article_terms)
         entity_vector = self._entity_vector(entity_counts)
         return vector, entity_vector
@@ -385,10 +454,10 @@ class StoryClusterer:
         # Entities share the document-frequency table under a prefix, so their IDF is their own.
         frequencies = self.frequencies
         weights = {
-            key: (1.0 + math.log(count)) * frequencies.idf("\x00" + key) for key, count in entity_counts.items()
+            key: (1.0 + math.log(count)) * frequencies.idf(_ENTITY_PREFIX + key) for key, count in entity_counts.items()
         }
         if len(weights) > self.options.article_terms:
-            weights = dict(sorted(weights.items(), key=lambda item: -item[1])[: self.options.article_terms])
+            weights = _heaviest(weights, self.options.article_terms)
         return unit(weights)
 
     # ------------------------------------------------------------------ scoring
@@ -396,16 +465,17 @@ class StoryClusterer:
     def _time_factor(self, published: float | None, first: float | None, last: float | None) -> float:
         if published is None or first is None or last is None:
             return 1.0
+        near = 1.0 + self.options.near_time_bonus
         if published < first:
             gap = first - published
         elif published > last:
             gap = published - last
         else:
-            return 1.0
+            return near
         extra_days = gap / _DAY - self.options.grace_days
         if extra_days <= 0:
-            return 1.0
-        return math.exp(-extra_days / self.options.decay_days)
+            return near
+        return near * math.exp(-extra_days / self.options.decay_days)
 
     def _combine(self, text_similarity: float, entity_similarity: float | None) -> float:
         if entity_similarity is None:
@@ -424,27 +494,45 @@ class StoryClusterer:
         entity_similarity = cosine(left.entities, right.entities) if left.entities and right.entities else None
         return self._combine(cosine(left.vector, right.vector), entity_similarity)
 
-    def _retrieve(self, vector: Mapping[str, float], limit: int) -> list[tuple[str, float]]:
-        """Live stories sharing the article's rarest heavy terms, by partial dot product (best first)."""
+    def _retrieve(
+        self, vector: Mapping[str, float], limit: int, entities: Mapping[str, float] | None = None
+    ) -> list[tuple[str, float]]:
+        """Live stories sharing the article's rarest heavy terms or entities, by partial dot product (best first).
+
+        The work is bounded whatever the number of stories: at most ``postings_budget`` postings are read, and
+        a term shared by more than ``posting_cap`` stories contributes only its most recently updated stories
+        (posting dicts keep insertion order, and a story is re-inserted whenever its centroid is refreshed).
+        """
+        options = self.options
         postings = self._postings
         frequencies = self.frequencies.counts
-        query = sorted(top_terms(vector, self.options.query_terms), key=lambda term: frequencies.get(term, 0))
+        weights: dict[str, float] = {term: vector[term] for term in top_terms(vector, options.query_terms)}
+        if entities:
+            for key in top_terms(entities, options.query_entities):
+                weights[_ENTITY_PREFIX + key] = entities[key]
+        query = sorted(weights, key=lambda term: frequencies.get(term, 0))
         partial: dict[str, float] = {}
-        budget = self.options.postings_budget
+        budget, cap = options.postings_budget, options.posting_cap
+        get = partial.get
         for term in query:
             posting = postings.get(term)
             if not posting:
                 continue
-            if len(posting) > budget // 2 and partial:
-                continue  # too common to discriminate, and rarer terms already found candidates
-            weight = vector[term]
-            for story_id, story_weight in posting.items():
-                partial[story_id] = partial.get(story_id, 0.0) + weight * story_weight
-            budget -= len(posting)
+            weight = weights[term]
+            if len(posting) > cap:
+                if len(partial) >= limit:
+                    continue  # too common to discriminate, and rarer terms already found candidates
+                items: Iterable[tuple[str, float]] = islice(reversed(posting.items()), cap)
+                budget -= cap
+            else:
+                items = posting.items()
+                budget -= len(posting)
+            for story_id, story_weight in items:
+                partial[story_id] = get(story_id, 0.0) + weight * story_weight
             if budget <= 0:
                 break
         if len(partial) > limit:
-            return heapq.nlargest(limit, partial.items(), key=lambda item: item[1])
+            return heapq.nlargest(limit, partial.items(), key=itemgetter(1))
         return sorted(partial.items(), key=lambda item: -item[1])
 
     def _score_candidates(
@@ -453,7 +541,7 @@ class StoryClusterer:
         stories = self._stories
         scored = [
             (story_id, self._story_similarity(stories[story_id], vector, entities, published))
-            for story_id, _ in self._retrieve(vector, self.options.candidates)
+            for story_id, _ in self._retrieve(vector, self.options.candidates, entities)
         ]
         scored.sort(key=lambda item: (-item[1], stories[item[0]].sequence))
         return scored
@@ -477,7 +565,7 @@ class StoryClusterer:
             if score < options.ambiguous_similarity:
                 break
             story = self._stories[story_id]
-            for member in story.members:
+            for member in story.members[-options.members_checked :]:
                 member_score = self._pair_similarity(probe, member) * self._time_factor(
                     published, member.published, member.published
                 )
@@ -497,10 +585,11 @@ class StoryClusterer:
 
     def _join(self, story: _Story, member: _Member) -> None:
         options = self.options
-        for term, weight in member.vector.items():
-            story.text_sum[term] = story.text_sum.get(term, 0.0) + weight
-        for key, weight in member.entities.items():
-            story.entity_sum[key] = story.entity_sum.get(key, 0.0) + weight
+        if story.text_sum or story.entity_sum:
+            _add_into(story.text_sum, member.vector)
+            _add_into(story.entity_sum, member.entities)
+        else:
+            story.text_sum, story.entity_sum = dict(member.vector), dict(member.entities)
         story.members.append(member)
         if len(story.members) > options.members_kept:
             story.members.pop(0)
@@ -514,7 +603,14 @@ class StoryClusterer:
         earliest_key = (member.published if member.published is not None else math.inf, member.sequence, member.title)
         if story.earliest is None or earliest_key < story.earliest:
             story.earliest = earliest_key
-        self._refresh_centroid(story)
+        size = len(story.article_ids)
+        if size == 1:  # a new story's centroids are its article's unit vectors
+            story.centroid, story.entity_centroid = member.vector, member.entities
+            self._reindex(story)
+        elif size <= 16 or size % (size // 8) == 0:
+            # A big story's centroid barely moves with one more article: refresh it about every size/8 joins,
+            # which keeps the upkeep per article flat while small stories stay exact.
+            self._refresh_centroid(story)
         heapq.heappush(self._sequence_heap, (story.last_sequence, story.id))
         if story.last_seen is not None:
             heapq.heappush(self._expiry_heap, (story.last_seen, story.id))
@@ -523,16 +619,16 @@ class StoryClusterer:
         options = self.options
         keep = options.centroid_terms
         if len(story.text_sum) > 3 * keep:  # bound memory of big stories: the tail never reaches the centroid
-            story.text_sum = dict(sorted(story.text_sum.items(), key=lambda item: -item[1])[: 2 * keep])
+            story.text_sum = _heaviest(story.text_sum, 2 * keep)
         if len(story.entity_sum) > 3 * keep:
-            story.entity_sum = dict(sorted(story.entity_sum.items(), key=lambda item: -item[1])[: 2 * keep])
+            story.entity_sum = _heaviest(story.entity_sum, 2 * keep)
         centroid = story.text_sum
         if len(centroid) > keep:
-            centroid = dict(sorted(centroid.items(), key=lambda item: -item[1])[:keep])
+            centroid = _heaviest(centroid, keep)
         story.centroid = unit(centroid)
         entity_centroid = story.entity_sum
         if len(entity_centroid) > keep:
-            entity_centroid = dict(sorted(entity_centroid.items(), key=lambda item: -item[1])[:keep])
+            entity_centroid = _heaviest(entity_centroid, keep)
         story.entity_centroid = unit(entity_centroid)
         self._reindex(story)
 
@@ -544,9 +640,15 @@ class StoryClusterer:
                 posting.pop(story.id, None)
                 if not posting:
                     del postings[term]
-        story.indexed_terms = top_terms(story.centroid, self.options.index_terms)
-        for term in story.indexed_terms:
-            postings.setdefault(term, {})[story.id] = story.centroid[term]
+        centroid, entity_centroid = story.centroid, story.entity_centroid
+        indexed = [(term, centroid[term]) for term in top_terms(centroid, self.options.index_terms)]
+        indexed += [
+            (_ENTITY_PREFIX + key, entity_centroid[key])
+            for key in top_terms(entity_centroid, self.options.index_entities)
+        ]
+        story.indexed_terms = [term for term, _ in indexed]
+        for term, weight in indexed:
+            postings.setdefault(term, {})[story.id] = weight
 
     def _unindex(self, story: _Story) -> None:
         postings = self._postings
@@ -581,9 +683,17 @@ class StoryClusterer:
                 continue
             older, newer = (survivor, neighbour) if survivor.sequence <= neighbour.sequence else (neighbour, survivor)
             self._absorb(older, newer)
+            self._remember_merge(newer.id, older.id)
             merged.append(newer.id)
             survivor = older
         return merged
+
+    def _remember_merge(self, absorbed_id: str, survivor_id: str) -> None:
+        merged_into = self._merged_into
+        merged_into[absorbed_id] = survivor_id
+        if len(merged_into) > self.options.max_redirects:  # the store keeps them all; memory keeps the newest
+            for old in list(merged_into)[: len(merged_into) // 2]:
+                del merged_into[old]
 
     def _absorb(self, keeper: _Story, absorbed: _Story) -> None:
         self._unindex(absorbed)
@@ -667,19 +777,29 @@ class StoryClusterer:
         )
 
     def _central_title(self, story: _Story) -> str:
-        """Title of the member closest to the centroid; the earliest article breaks ties (and small stories)."""
+        """The headline of the story's lead article: the member closest to the centroid (the earliest article
+        for stories of one or two), skipping titles that are only a wire dateline ("WASHINGTON (Reuters) -")."""
+        def time_of(member: _Member) -> float:
+            return member.published if member.published is not None else math.inf
+
         if len(story.members) <= 2:
-            return story.earliest[2] if story.earliest else ""
-        best = max(
-            (member for member in story.members if member.title),
-            key=lambda member: (
-                round(cosine(member.vector, story.centroid), 3),
-                -(member.published if member.published is not None else math.inf),
-                -member.sequence,
-            ),
-            default=None,
-        )
-        return best.title if best is not None else (story.earliest[2] if story.earliest else "")
+            ranked = sorted(story.members, key=lambda member: (time_of(member), member.sequence))
+            headlines = [headline_of(story.earliest[2])] if story.earliest else []
+        else:
+            ranked = sorted(
+                story.members,
+                key=lambda member: (-round(cosine(member.vector, story.centroid), 3), time_of(member), member.sequence),
+            )
+            headlines = []
+        headlines += [headline_of(member.title) for member in ranked]
+        if story.earliest:
+            headlines.append(headline_of(story.earliest[2]))
+        headline = next((headline for headline in headlines if headline), "")
+        if headline:
+            return headline
+        # Every title was a dateline or empty: name the story by what it is about instead.
+        names = [self._display.get(key, key.title()) for key in top_terms(story.entity_centroid, 3)]
+        return ", ".join(names) if names else " ".join(top_terms(story.centroid, 4))
 
     def _reason(self, query: _Member, other: _Member) -> str:
         # Whole names ("Tara Reid") before their words, then by weight in both articles.
@@ -716,6 +836,7 @@ class StoryClusterer:
             "display": self._display,
             "stories": [self._story_state(story) for story in self._stories.values()],
             "archived": [record.to_dict() for record in self._archived],
+            "merged_into": self._merged_into,
         }
 
     @staticmethod
@@ -750,6 +871,7 @@ class StoryClusterer:
             clusterer.frequencies.documents = int(state["documents"])
             clusterer.frequencies.counts = {str(k): int(v) for k, v in state["document_frequencies"].items()}
             clusterer._display = dict(state["display"])
+            clusterer._merged_into = {str(k): str(v) for k, v in state.get("merged_into", {}).items()}
             for data in state["stories"]:
                 story = _Story(id=data["id"], sequence=int(data["sequence"]))
                 story.text_sum = dict(data["text_sum"])

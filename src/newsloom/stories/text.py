@@ -10,11 +10,12 @@ grouped into phrases ("Betty Ford Center"), so no NLP model is needed.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 __all__ = [
     "STOPWORDS",
@@ -25,6 +26,8 @@ __all__ = [
     "weighted_vector",
     "cosine",
     "top_terms",
+    "headline_of",
+    "strip_dateline",
 ]
 
 # Common English function words plus news filler ("said", "told") that every story shares.
@@ -72,10 +75,16 @@ def normalise_word(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=262_144)
+def _content_word(token: str) -> str:
+    """The normalised word, or "" for a stop word or a one-letter token (one cached look-up per token)."""
+    word = normalise_word(token)
+    return word if len(word) > 1 and word not in STOPWORDS else ""
+
+
 def words_of(text: str) -> list[str]:
     """Content words of ``text``: normalised, stop words and one-letter tokens removed."""
-    normalised = map(normalise_word, _WORD.findall(text))
-    return [word for word in normalised if len(word) > 1 and word not in STOPWORDS]
+    return [word for word in map(_content_word, _WORD.findall(text)) if word]
 
 
 def _starts_sentence(text: str, position: int) -> bool:
@@ -111,7 +120,11 @@ def proper_nouns_of(text: str, surfaces: dict[str, str] | None = None) -> list[s
         if at_start and tokens[0] not in mid_sentence_words:
             tokens = tokens[1:]
         named = [(normalise_word(token), token) for token in tokens]
-        named = [(name, token) for name, token in named if len(name) > 1 and name not in STOPWORDS and name not in _NOT_NAMES]
+        named = [
+            (name, token)
+            for name, token in named
+            if len(name) > 1 and name not in STOPWORDS and name not in _NOT_NAMES and token.lower() not in _NOT_NAMES
+        ]
         if not named:
             continue
         names = [name for name, _ in named]
@@ -166,7 +179,7 @@ def weighted_vector(
         if count > 0
     }
     if len(weights) > max_terms:
-        weights = dict(sorted(weights.items(), key=lambda item: -item[1])[:max_terms])
+        weights = {term: weights[term] for term in top_terms(weights, max_terms)}
     return unit(weights)
 
 
@@ -182,12 +195,14 @@ def cosine(left: Mapping[str, float], right: Mapping[str, float]) -> float:
     """Dot product of two unit vectors (iterates over the shorter one)."""
     if len(left) > len(right):
         left, right = right, left
-    return sum([left[term] * right[term] for term in left.keys() & right.keys()])
+    return sum([left[term] * right[term] for term in left.keys() & right.keys()])  # the set meet runs in C
 
 
 def top_terms(vector: Mapping[str, float], count: int) -> list[str]:
-    """The ``count`` heaviest terms, heaviest first (ties by term, for determinism)."""
-    return [term for term, _ in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:count]]
+    """The ``count`` heaviest terms, heaviest first (ties keep the vector's order: deterministic, as dicts are)."""
+    if len(vector) > 4 * count:  # a partial selection is cheaper than sorting everything
+        return heapq.nlargest(count, vector, key=vector.__getitem__)
+    return sorted(vector, key=vector.__getitem__, reverse=True)[:count]
 
 
 def count_terms(terms: Iterable[str], weight: float = 1.0, into: Counter[str] | None = None) -> Counter[str]:
@@ -196,3 +211,28 @@ def count_terms(terms: Iterable[str], weight: float = 1.0, into: Counter[str] | 
     for term in terms:
         counter[term] += weight
     return counter
+
+
+# A wire dateline opening a line: "WASHINGTON (Reuters) -", "SEOUL, South Korea —", "PARIS, March 3 (AFP) -".
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Z.'’\-]+(?:[ /][A-Z][A-Z.'’\-]+)*(?:,[ \w.]{2,30}?)?[ \t]*(?:\([\w .&/-]{2,30}\))?|\([\w .&/-]{2,30}\))"
+    r"[ \t]+[-–—]+(?:[ \t]+|$)"
+)
+_MIN_HEADLINE_WORDS = 3
+
+
+def strip_dateline(title: str) -> str:
+    """``title`` with white space collapsed and without a leading wire dateline ("WASHINGTON (Reuters) - ")."""
+    text = " ".join(title.split())
+    match = _DATELINE.match(text)
+    return text[match.end() :] if match else text
+
+
+def headline_of(title: str) -> str:
+    """``title`` without a leading wire dateline, or "" when nothing headline-like is left.
+
+    Extractors sometimes take the first line of a wire ("WASHINGTON (Reuters) -") for the title; such a line
+    names a place and an agency, not the story, so it must never become a story's title.
+    """
+    text = strip_dateline(title)
+    return text if len(_WORD.findall(text)) >= _MIN_HEADLINE_WORDS else ""
