@@ -49,15 +49,21 @@ _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=Tr
 _ISO = re.compile(
     r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
 )
-_SLASHED_YMD = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d)")
-_DMY_DOTTED = re.compile(r"(?<!\d)(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?!\d)")
-_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+# Not "2020/7/11-12", a range of days.
+_SLASHED_YMD = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d|[-–]\d)")
+_DMY_DOTTED = re.compile(r"(?<!\d)(\d{1,2})(?:\.\s?|\s\|\s)(\d{1,2})(?:\.\s?|\s\|\s)(\d{4})(?!\d)")
+# "March 25, 2024" is found from its digits backwards: a pattern that starts with ~200 month names is tried at
+# every word of a page and made the whole-text search ten times slower.
+_DAY_COMMA_YEAR = re.compile(r"(?<![\d.,/-])(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE)
+_MONTH_BEFORE = re.compile(rf"\b({_MONTH_RE})\.?\s+$", re.IGNORECASE)
+_MONTH_LOOKBACK_CHARS = 40
+# "24 نيسان / أبريل 2020": Levantine and Gulf pages print the month under both of its Arabic names.
 _DAY_MONTH_YEAR = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+|del\s+)?({_MONTH_RE})\.?,?\s+(?:de\s+|del\s+)?(\d{{4}})\b",
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+|del\s+)?({_MONTH_RE})\.?(?:\s*/\s*(?:{_MONTH_RE}))?,?\s+(?:de\s+|del\s+)?(\d{{4}})\b",
     re.IGNORECASE,
 )
 # "02.12.19": a two-digit year, read only right by the headline where nothing but a dateline looks like it.
-_DMY_SHORT_YEAR = re.compile(r"(?<![\d.])(\d{2})\.(\d{2})\.(\d{2})(?![\d.])")
+_DMY_SHORT_YEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.])")
 _CJK_YMD = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
 _SLASHED_AMBIGUOUS = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _CLOCK_SKEW = timedelta(days=1)
@@ -114,10 +120,12 @@ def _date_candidates(text: str) -> list[tuple[int, datetime]]:
         value = _build(int(match[3]), int(match[2]), int(match[1]))
         if value:
             candidates.append((match.start(), value))
-    for match in _MONTH_DAY_YEAR.finditer(text):
-        value = _build(int(match[3]), _MONTHS[match[1].lower()], int(match[2]))
+    for match in _DAY_COMMA_YEAR.finditer(text):
+        start = max(0, match.start() - _MONTH_LOOKBACK_CHARS)
+        month = _MONTH_BEFORE.search(text, start, match.start())
+        value = month and _build(int(match[2]), _MONTHS[month[1].lower()], int(match[1]))
         if value:
-            candidates.append((match.start(), value))
+            candidates.append((month.start(), value))
     for match in _DAY_MONTH_YEAR.finditer(text):
         value = _build(int(match[3]), _MONTHS[match[2].lower()], int(match[1]))
         if value:
@@ -128,8 +136,11 @@ def _date_candidates(text: str) -> list[tuple[int, datetime]]:
             candidates.append((match.start(), value))
     for match in _SLASHED_AMBIGUOUS.finditer(text):
         first, second = int(match[1]), int(match[2])
-        # Only when one reading is impossible: 25/03/2024 is day-first, 03/25/2024 month-first.
-        if first > 12 >= second:
+        # Only when one reading is impossible (25/03/2024 is day-first, 03/25/2024 month-first) or when both
+        # readings are the same day (08/08/2017); 01/01/2004 is how forms fill in a year without a day.
+        if first == second > 1:
+            value = _build(int(match[3]), first, first)
+        elif first > 12 >= second:
             value = _build(int(match[3]), second, first)
         elif second > 12 >= first:
             value = _build(int(match[3]), first, second)
@@ -146,6 +157,7 @@ def _date_candidates(text: str) -> list[tuple[int, datetime]]:
 # Confidence of each kind of evidence, measured on the htmldate evaluation set (see bench/dates.py).
 _CONFIDENCE = {
     "json-ld": 0.95,
+    "json-ld-broken": 0.85,
     "meta": 0.9,
     "microdata": 0.85,
     "time-element": 0.7,
@@ -209,12 +221,15 @@ _NOT_THIS_PAGE_HINT = re.compile(
 )
 _SPACE = re.compile(r"\s+")
 _AFTER_HEADLINE_CHARS = 300
+_HEADLINE_SEARCH_CHARS = 400_000
+_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·•»:]\s+")
 _BEFORE_HEADLINE_CHARS = 150
 _SCRIPT_SCAN_CHARS = 2_000_000
 _SCRIPT_PUBLISHED = re.compile(
     r'["\']?(?:datePublished|date_published|published_?[aA]t|publish_?[dD]ate|publication_?[dD]ate|pub_?[dD]ate|'
     r'firstPublished(?:At|Date)?|first_published(?:_at)?)["\']?\s*:\s*["\']([^"\']{8,40})["\']'
 )
+_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 _UPDATED_WORDS = re.compile(r"updated|modified|aktualisiert|geändert|mis à jour|actualizado|stand", re.IGNORECASE)
 
 
@@ -276,10 +291,37 @@ def _dates_something_else(node) -> bool:
     return False
 
 
-def _from_time_elements(tree, now: datetime) -> DateGuess | None:
+def _path_of(href: str, base: str | None) -> str | None:
+    """The path ``href`` leads to (None for a malformed one, e.g. ``http://[bad``)."""
+    from urllib.parse import urljoin, urlsplit
+
+    try:
+        return urlsplit(urljoin(base or "", href)).path.rstrip("/")
+    except ValueError:
+        return None
+
+
+def _in_embed_or_teaser(node, page_urls: tuple[str, ...]) -> bool:
+    """True for a ``<time>`` inside an embedded post (``<blockquote>``) or inside a link to another page (a
+    teaser); a link to the page itself (a permalink around the post's own date) does not count."""
+    for _ in range(5):
+        node = node.parent
+        if node is None:
+            return False
+        if node.tag == "blockquote":
+            return True
+        if node.tag == "a" and page_urls:
+            href = (node.attributes.get("href") or "").strip()
+            if href and not href.startswith("#"):
+                target = _path_of(href, page_urls[0])
+                return target is not None and target not in {_path_of(u, None) for u in page_urls}
+    return False
+
+
+def _from_time_elements(tree, now: datetime, page_urls: tuple[str, ...] = ()) -> DateGuess | None:
     best: DateGuess | None = None
     for element in tree.css("time")[:30]:
-        if _dates_something_else(element):
+        if _dates_something_else(element) or _in_embed_or_teaser(element, page_urls):
             continue
         attributes = element.attributes
         hint = f"{attributes.get('class') or ''} {attributes.get('itemprop') or ''} {attributes.get('id') or ''}".lower()
@@ -331,10 +373,11 @@ def _from_visible_text(tree, now: datetime) -> DateGuess | None:
     return None
 
 
-def _visible_body_text(body) -> str:
+def _visible_body_text(body, limit: int = _EXTENSIVE_TEXT_CHARS) -> str:
     """The body's text without the code of inline scripts and styles (read before they are stripped)."""
-    text = body.text(separator=" ")[:_EXTENSIVE_TEXT_CHARS]
-    for node in body.css("script, style, noscript, template"):
+    text = body.text(separator=" ")[:limit]
+    # Photo captions date the photo ("..., France, January 16, 2020"), not the article.
+    for node in body.css("script, style, noscript, template, figcaption"):
         code = node.text()
         if code and code.strip():
             text = text.replace(code, " ", 1)
@@ -348,35 +391,82 @@ def _short_year_date(text: str) -> list[tuple[int, datetime]]:
     return [(match.start(), value)] if match and value else []
 
 
-def _from_headline_neighbourhood(tree, now: datetime) -> DateGuess | None:
+def _dateline_inside_heading(heading, now: datetime) -> DateGuess | None:
+    """``<h1>Title<small>02.02.2022 • Sport</small></h1>``: a short element inside the heading that holds a date
+    is the dateline (a date in the title's own words is not)."""
+    whole = _SPACE.sub(" ", heading.text(separator=" ")).strip()
+    for node in heading.css("small, span, time, div, p")[:10]:
+        text = _SPACE.sub(" ", node.text(separator=" ")).strip()
+        if 6 <= len(text) <= 80 and text != whole:
+            found = _guess(text, "text", "text-headline", now)
+            if found is not None:
+                return found
+    return None
+
+
+def _headline_candidates(tree, heading, metadata) -> list[str]:
+    """The headline as the page prints it: the ``<h1>``, else the stated title (``og:title``, the ``<title>``'s
+    first segment) for pages whose ``<h1>`` holds a logo or a section name."""
+    found = [heading.text(separator=" ")] if heading is not None else []
+    if metadata is not None:
+        found += [metadata.meta.get("og:title") or "", metadata.meta.get("twitter:title") or ""]
+    title = tree.css_first("title")
+    if title is not None:
+        found.append(_TITLE_SEPARATOR.split(title.text())[0])
+    cleaned = (_SPACE.sub(" ", text).strip() for text in found)
+    return [text for text in cleaned if len(text) >= 8]
+
+
+def _from_headline_neighbourhood(tree, now: datetime, metadata=None) -> DateGuess | None:
     """A date printed right by the page's main heading: news pages put the dateline just above or below the
     headline (or inside the ``<h1>``, in a ``<small>``), while dates further away date comments, teasers
     and events."""
     body = tree.body
-    heading = tree.css_first("h1") if body is not None else None
-    if heading is None:
+    if body is None:
         return None
-    headline = _SPACE.sub(" ", heading.text(separator=" ")).strip()
-    if len(headline) < 8:
+    heading = tree.css_first("h1")
+    in_heading = _dateline_inside_heading(heading, now) if heading is not None else None
+    if in_heading is not None:
+        return in_heading
+    headlines = _headline_candidates(tree, heading, metadata)
+    if not headlines:
         return None
-    text = _SPACE.sub(" ", _visible_body_text(body))
-    at = text.find(headline)
-    if at < 0:
-        return None
+    # Menus can run to tens of thousands of characters before the headline.
+    text = _SPACE.sub(" ", _visible_body_text(body, _HEADLINE_SEARCH_CHARS))
+    for headline in headlines:
+        at = text.find(headline)
+        if at >= 0:
+            return _date_around(text, at, headline, now)
+    return None
+
+
+def _date_around(text: str, at: int, headline: str, now: datetime) -> DateGuess | None:
+    """The date nearest the headline (just after or just before it), else one in it."""
     after = text[at + len(headline) : at + len(headline) + _AFTER_HEADLINE_CHARS]
     before = text[max(0, at - _BEFORE_HEADLINE_CHARS) : at]
     near_before = max(0, len(before) - 60)
-    for window, near_start, near_end in ((after, 0, 60), (before, near_before, len(before)), (headline, 0, len(headline))):
-        candidates = _date_candidates(window) or [
-            (near_start + position, value) for position, value in _short_year_date(window[near_start:near_end])
-        ]
-        for position, value in candidates:
-            if not is_plausible(value, now):
-                continue
-            if _UPDATED_WORDS.search(window[max(0, position - 30) : position]):
-                continue
-            return DateGuess(value, "text", _CONFIDENCE["text-headline"])
-    return None
+    nearest: tuple[int, datetime] | None = None
+    for window, near_start, near_end, is_after in ((after, 0, 60, True), (before, near_before, len(before), False)):
+        for position, value in _dates_in_window(window, near_start, near_end, now):
+            distance = position if is_after else len(before) - position
+            if nearest is None or distance < nearest[0]:
+                nearest = (distance, value)
+    if nearest is None:
+        found = _dates_in_window(headline, 0, len(headline), now)
+        nearest = (0, found[0][1]) if found else None
+    return DateGuess(nearest[1], "text", _CONFIDENCE["text-headline"]) if nearest else None
+
+
+def _dates_in_window(window: str, near_start: int, near_end: int, now: datetime) -> list[tuple[int, datetime]]:
+    """Plausible dates of a window that are not announced as updates; two-digit years only near its edge."""
+    candidates = _date_candidates(window) or [
+        (near_start + position, value) for position, value in _short_year_date(window[near_start:near_end])
+    ]
+    return [
+        (position, value)
+        for position, value in candidates
+        if is_plausible(value, now) and not _UPDATED_WORDS.search(window[max(0, position - 30) : position])
+    ]
 
 
 def _from_attribute_dates(tree, now: datetime) -> DateGuess | None:
@@ -394,6 +484,29 @@ def _from_attribute_dates(tree, now: datetime) -> DateGuess | None:
         found = _guess(attributes.get("title"), "text", "time-element", now)
         if found:
             return found
+    return None
+
+
+def _parses_as_json(code: str) -> bool:
+    import json
+
+    try:
+        json.loads(code)
+    except ValueError:
+        return False
+    return True
+
+
+def _from_broken_json_ld(tree, now: datetime) -> DateGuess | None:
+    """``datePublished`` in a JSON-LD block that is not valid JSON (two objects one after the other, a trailing
+    comma): the publisher still stated it for machines."""
+    for script in tree.css('script[type="application/ld+json"]')[:10]:
+        code = script.text() or ""
+        if "datePublished" not in code or _parses_as_json(code):
+            continue
+        match = _LD_PUBLISHED.search(code)
+        if match:
+            return _guess(match.group(1), "json-ld", "json-ld-broken", now)
     return None
 
 
@@ -568,12 +681,13 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
     finders = (
         lambda: _from_json_ld(metadata, now),
         lambda: _from_meta(metadata, now),
+        lambda: _from_broken_json_ld(tree, now),
         # A video's upload date dates the page only when the page states nothing else (it is often an embed).
         lambda: _from_json_ld(metadata, now, ("uploadDate",)),
         lambda: _from_microdata(tree, now),
         lambda: _from_url(url, now) or _from_url(metadata.canonical_url, now),
-        lambda: _from_time_elements(tree, now),
-        lambda: _from_headline_neighbourhood(tree, now),
+        lambda: _from_time_elements(tree, now, tuple(u for u in (url, metadata.canonical_url) if u)),
+        lambda: _from_headline_neighbourhood(tree, now, metadata),
         lambda: _from_visible_text(tree, now),
         lambda: _from_attribute_dates(tree, now),
         lambda: _from_any_meta(metadata, now),
