@@ -89,3 +89,18 @@ def test_utf8_encoded_twice_is_repaired_only_when_proven():
     # "Ã©" written on purpose, with no C1 control character anywhere: nothing proves double encoding.
     honest = "<p>Grüße, and the two characters Ã© as they are</p>"
     assert decode_bytes(honest.encode("utf-8")) == honest
+
+
+def test_the_package_exports_do_not_hide_its_subpackages() -> None:
+    import importlib
+
+    import newsloom
+
+    dates = importlib.import_module("newsloom.extract.dates")
+    exec("import newsloom.extract.dates as by_path", namespace := {})  # the form a user writes
+    assert namespace["by_path"] is dates
+    assert all(hasattr(newsloom, name) for name in newsloom.__all__)
+    article = newsloom.extract_document(newsloom.RawDocument(
+        source="t.html", content=b"<html><head><title>T</title></head><body><article><p>" + b"Words here. " * 30
+        + b"</p></article></body></html>", content_type="text/html"))
+    assert "Words here." in article.text

@@ -14,7 +14,10 @@ __version__ = "0.1.0"
 
 from .errors import *  # noqa: F401,F403  (the exception tree is part of the public surface)
 from .errors import __all__ as _error_names
-from .extract import extract, extract_file, extract_html, extract_text
+# The one-document entry point is exported as extract_document: a name "extract" here would hide the subpackage
+# (``import newsloom.extract.dates`` must keep working).
+from .extract import extract as extract_document
+from .extract import extract_file, extract_html, extract_text
 from .model import Article, EntityMention, RawDocument, Teaser
 from .pipeline import IngestReport, extract_paths, ingest_articles, ingest_paths
 from .related import more_like_this, related_articles
@@ -27,7 +30,7 @@ __all__ = [
     "EntityMention",
     "RawDocument",
     "Teaser",
-    "extract",
+    "extract_document",
     "extract_file",
     "extract_html",
     "extract_text",
