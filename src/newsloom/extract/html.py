@@ -8,8 +8,13 @@
 
 Scoring: every paragraph-like node (``p``, ``pre``, ``td``, text-bearing ``div``) adds a score from its length
 and punctuation to its parent, grandparent and great-grandparent; containers are weighted by class/id hints
-and discounted by link density. The walk over the chosen container skips hidden and boilerplate subtrees
-(share bars, related links, ads) and drops link-dense or boilerplate-only lines.
+and discounted by link density; a class's or tag's bonus counts in full only for containers with paragraphs of
+their own. An article cut into many sibling sections is taken from their common wrapper. The walk over the chosen
+container skips hidden and boilerplate subtrees (share bars, related links, ads) and drops link-dense or
+boilerplate-only lines.
+
+Hostile nesting: block elements nested deeper than ``MAX_NESTING_DEPTH`` are flattened by a linear pre-scan
+before parsing, since the tree builder's cost grows with the square of the depth.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -27,9 +33,25 @@ from .dates import find_publication_date
 from .decode import decode_bytes
 from .metadata import PageMetadata, absolute_url, read_metadata
 
-__all__ = ["extract_html", "MAX_INPUT_BYTES", "extract_paragraphs"]
+__all__ = ["MAX_INPUT_BYTES", "MAX_NESTING_DEPTH", "extract_html", "extract_paragraphs"]
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
+# Block elements nested deeper than this are flattened before parsing: the HTML tree builder checks the
+# whole stack of open elements at each block start tag, so parse time grows with the square of the depth
+# (40,000 nested <div>s took 5 s). Real pages stay under 200 levels.
+MAX_NESTING_DEPTH = 512
+# Start and end tags of the elements whose start tag makes the parser scan the open-element stack (the
+# HTML standard's "close a p element" rule), written as a trie because this runs on every page.
+_STACK_SCANNING_TAG = re.compile(
+    r"<(/?)(?:d(?:iv|l|etails|ialog|ir)|s(?:ection|ummary|earch)|a(?:rticle|side|ddress)|[uo]l|h(?:[1-6]|eader|group)|"
+    r"nav|f(?:ooter|ieldset|ig(?:caption|ure)|orm)|m(?:ain|enu)|center|blockquote|pre|listing|table)(?=[\s/>])",
+    re.IGNORECASE,
+)
+_STACK_SCANNING_TAG_WHOLE = re.compile(_STACK_SCANNING_TAG.pattern + r"[^>]*>?", re.IGNORECASE)
+_DEPTH_STEP = {"": 1, "/": -1}
+# A page with at most this many tags is not scanned (the scan costs more than parsing it): even nested
+# all the way down, it parses in a tenth of a second.
+_UNSCANNED_TAGS = 4096
 
 # Removed before scoring: never article text.
 _JUNK_TAGS = [
@@ -101,6 +123,11 @@ _SPACE = re.compile(r"[\s\u00a0\u200b\u2009\u202f\u3000]+")
 _LINE_BREAK = "\x00"  # stands for <br> while text is assembled (input NULs are removed): source newlines are spaces
 _MIN_PARAGRAPH_CHARS = 25
 _CANDIDATES_TO_CHECK = 6
+_SPLIT_POOL = 15  # candidates looked at for an article split over many sections (the best 6 and 9 more)
+_SPLIT_MEMBER_SHARE = 0.3
+_SPLIT_TOTAL_SHARE = 2.0
+_MAX_SPLIT_CLIMB = 5
+_FULL_PRIOR_CONTENT = 15.0  # paragraph score from which a container's tag and class prior count in full
 _MIN_RIVALS = 3
 _CHUNK_SCORE_SHARE = 0.25
 _WRAPPER_GROWTH = 1.1
@@ -112,6 +139,9 @@ _BEST_TEXT_KEY = -1  # in the candidates map: the densest text container, before
 # A <noscript> this long is the page's content for readers without JavaScript (forum software, app shells).
 _NOSCRIPT_CONTENT_CHARS = 2000
 _MAIN_REGION_SHARE = 0.3
+_LANDMARK_TAGS = "aside, nav, footer"
+_LANDMARK_PAGE_SHARE = 0.9
+_MIN_PAGE_CHARS = 1000  # a landmark with less text than this is furniture whatever the page holds
 # Below this share of the main region's text, the best container of a non-article page is one section of many.
 _SINGLE_CONTAINER_SHARE = 0.75
 _MIN_CARD_CHARS = 25
@@ -122,10 +152,11 @@ _RELATED_SELECTOR = ", ".join(
 )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Candidate:
     node: LexborNode
-    score: float
+    score: float  # the tag's and class names' prior while scoring; the final score after it
+    content: float = 0.0  # what the paragraphs below added
 
 
 def _hint_text(node: LexborNode) -> str:
@@ -199,18 +230,82 @@ def _score_candidates(body: LexborNode) -> tuple[list[_Candidate], dict[int, _Ca
             if candidate is None:
                 candidate = _Candidate(ancestor, _TAG_BASE_SCORE.get(ancestor.tag, 0) + _class_weight(ancestor))
                 candidates[key] = candidate
-            candidate.score += score / (1, 2, 6)[level]
+            candidate.content += score / (1, 2, 6)[level]
             ancestor = ancestor.parent
-    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)[:_CANDIDATES_TO_CHECK]
+    for candidate in candidates.values():
+        candidate.score = _weighted_score(candidate.score, candidate.content)
+    ordered = sorted(candidates.values(), key=lambda c: c.score, reverse=True)
+    ranked = ordered[:_CANDIDATES_TO_CHECK]
     for candidate in ranked:
-        text_length = len(candidate.node.text())
-        candidate.score *= 1 - _link_density(candidate.node, text_length)
+        candidate.score *= 1 - _link_density(candidate.node, len(candidate.node.text()))
     ranked.sort(key=lambda c: c.score, reverse=True)
     if ranked:
         best_text = ranked[0].node
-        ranked[0] = _common_ancestor_of_rivals(ranked, candidates)
+        merged = _common_ancestor_of_rivals(ranked, candidates)
+        if merged is ranked[0]:
+            merged = _ancestor_of_split_content(ranked[0], ranked, ordered[_CANDIDATES_TO_CHECK:_SPLIT_POOL], candidates)
+        ranked[0] = merged
         candidates[_BEST_TEXT_KEY] = _Candidate(best_text, ranked[0].score)
     return ranked, candidates
+
+
+def _ancestor_of_split_content(
+    top: _Candidate, ranked: list[_Candidate], more: list[_Candidate], candidates: dict[int, _Candidate]
+) -> _Candidate:
+    """The article when it is cut into many sections of one wrapper (page builders, "top ten" pages): the
+    lowest close ancestor of the best candidate whose child subtrees hold several good candidates that
+    together score well over the best one alone. ``ranked`` scores are discounted by link density already;
+    ``more`` (the next few) are discounted here, only when they sit near the best candidate (it costs)."""
+    floor = _SPLIT_MEMBER_SHARE * top.score
+    near: set[int] = set()
+    ancestor = top.node.parent
+    for _ in range(_MAX_SPLIT_CLIMB):
+        if ancestor is None:
+            break
+        near.add(ancestor.mem_id)
+        ancestor = ancestor.parent
+    paths: list[tuple[list[int], float]] = []  # each good candidate's ancestor ids, from itself upward
+    for position, candidate in enumerate((*ranked, *more)):
+        if candidate.score < floor:
+            continue
+        ids = [candidate.node.mem_id]
+        parent = candidate.node.parent
+        while parent is not None and len(ids) <= _MAX_SPLIT_CLIMB + 30:
+            ids.append(parent.mem_id)
+            parent = parent.parent
+        if near.isdisjoint(ids):
+            continue
+        score = candidate.score
+        if position >= len(ranked):
+            score *= 1 - _link_density(candidate.node, len(candidate.node.text()))
+            if score < floor:
+                continue
+        paths.append((ids, score))
+    ancestor = top.node.parent
+    for _ in range(_MAX_SPLIT_CLIMB):
+        if ancestor is None or ancestor.tag in ("body", "html", "-document"):
+            break
+        key = ancestor.mem_id
+        groups: dict[int, float] = {}
+        for ids, score in paths:
+            if key in ids:
+                position = ids.index(key)
+                if position > 0:
+                    child = ids[position - 1]
+                    groups[child] = max(groups.get(child, 0.0), score)
+        if len(groups) >= _MIN_RIVALS and sum(groups.values()) >= _SPLIT_TOTAL_SHARE * top.score:
+            known = candidates.get(key)
+            return _Candidate(ancestor, max(known.score if known else 0.0, top.score))
+        ancestor = ancestor.parent
+    return top
+
+
+def _weighted_score(prior: float, content: float) -> float:
+    """A positive prior (an ``article`` tag, a "content" class) counts in full only for a container with
+    some paragraphs of its own: a short "post-meta" or "content-description" box must not outrank the body."""
+    if prior > 0 and content < _FULL_PRIOR_CONTENT:
+        prior *= content / _FULL_PRIOR_CONTENT
+    return prior + content
 
 
 def _ancestor_ids(node: LexborNode) -> set[int]:
@@ -494,6 +589,7 @@ def _paragraphs_from(
 def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list[str]:
     """The article body of an already parsed page, as paragraphs. The tree is modified (junk is stripped)."""
     _open_noscript_content(tree)
+    _open_landmarks_holding_the_page(tree)
     tree.strip_tags(_JUNK_TAGS, recursive=True)
     body = tree.body or tree.root
     if body is None:
@@ -555,6 +651,22 @@ def _open_noscript_content(tree: LexborHTMLParser) -> None:
         return
     for node in large:
         node.unwrap()
+
+
+def _open_landmarks_holding_the_page(tree: LexborHTMLParser) -> None:
+    """Unwrap an ``<aside>``, ``<nav>`` or ``<footer>`` that holds most of the page's text: misused as a
+    layout wrapper, it is the page, and stripping it as furniture would leave nothing."""
+    body = tree.body
+    if body is None:
+        return
+    sized = [(len(node.text()), node) for node in body.css(_LANDMARK_TAGS)]
+    sized = [(length, node) for length, node in sized if length >= _MIN_PAGE_CHARS]
+    if not sized:
+        return  # the common case, settled without reading the whole page's text
+    most = len(body.text()) * _LANDMARK_PAGE_SHARE
+    for length, node in sized:
+        if length > most:
+            node.unwrap()
 
 
 def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> list[Teaser]:
@@ -629,6 +741,30 @@ def _check_size(content: bytes | str) -> None:
         raise InputTooLargeError(f"the page is {size:,} bytes, over the {MAX_INPUT_BYTES:,}-byte limit")
 
 
+def _deepest_nesting(text: str) -> int:
+    """An estimate of the deepest nesting of block elements, from their start and end tags alone (linear)."""
+    steps = map(_DEPTH_STEP.__getitem__, _STACK_SCANNING_TAG.findall(text))
+    return max(accumulate(steps), default=0)
+
+
+def _flatten_deep_nesting(text: str, limit: int = MAX_NESTING_DEPTH) -> str:
+    """Drop the block tags (not their text) that would sit deeper than ``limit``, so that a hostile page
+    parses in linear time; pages within the limit are returned as they are."""
+    if text.count("<") <= _UNSCANNED_TAGS or _deepest_nesting(text) <= limit:
+        return text
+    depth = 0
+
+    def keep_or_drop(match: re.Match[str]) -> str:
+        nonlocal depth
+        if match.group(1):  # an end tag
+            depth = max(0, depth - 1)
+            return match.group(0) if depth < limit else " "
+        depth += 1
+        return match.group(0) if depth <= limit else " "
+
+    return _STACK_SCANNING_TAG_WHOLE.sub(keep_or_drop, text)
+
+
 def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[str, str] | None = None) -> Article:
     """Extract the article (body paragraphs and metadata) from one HTML page.
 
@@ -642,7 +778,7 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
         raise ExtractionError("the page is empty")
     if "\x00" in text:
         text = text.replace("\x00", "")
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(_flatten_deep_nesting(text))
     metadata = read_metadata(tree, url)
     date = find_publication_date(tree, url, headers, metadata)
     teasers = _teasers(tree, url or metadata.canonical_url, metadata.canonical_url)
