@@ -6,7 +6,7 @@ NEWSLOOM_DB ?= newsloom.db
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # Everything the test suite exercises: the optional extras are installed here, and fail politely when absent.
-EXTRAS ?= dev,nlp,postgres,spark
+EXTRAS ?= dev,nlp,postgres,spark,semantic
 
 .PHONY: install system-packages demo demo-data test test-fast bench clean
 

@@ -1,70 +1,187 @@
-"""The whole ingest path over real wires: read -> dedup -> enrich (entities) -> stories -> SQLite with FTS5.
+"""The whole ingest path over real news: read -> dedup -> enrich (entities) -> stories -> SQLite with FTS5.
 
-    .venv/bin/python bench/ingest.py                  # 20,000 Reuters wires, 2 enrichment processes
-    .venv/bin/python bench/ingest.py --sizes 5000 20000 --workers 2 --anchor 300
+    .venv/bin/python bench/ingest.py                              # 20,000 articles, 2 workers, anchor on 1,000
+    .venv/bin/python bench/ingest.py --size 5000 --workers 1 2 --anchor 300
 
-Each corpus size runs in a fresh process (so its peak memory is its own) through ``newsloom.pipeline.ingest_paths``
-over a JSONL export of the wires (url, title, text, published_at: the form most archives come in), into a new SQLite
-store, with the default stages. The anchor, measured in the same run, is the naive approach: spaCy's full default
-pipeline called on one document at a time. Reuters 21578 is research-use data read from ../shared; nothing is copied.
+The corpus is every Reuters-21578 wire with a body (19,043), then the BBC full-text articles (2,225) when more are
+asked for, written as JSONL parts of 1,000 records (url, title, text, published_at: the form most archives come in).
+Each configuration runs in a fresh process through ``newsloom.pipeline.ingest_paths`` into a new SQLite store with
+the default stages (dedup, enrichment with spaCy entities, stories; no embeddings). After every 5,000 articles read
+it records the CPU time of the whole process tree and the resident memory of the main process and of the workers,
+so the figures show whether memory stays flat as the corpus grows.
+
+The anchor, measured in the same run on the same articles, is the naive way to get entities: spaCy's full default
+pipeline, one document at a time (entities only: no dedup, stories or index).
+
+CPU milliseconds per article (user + system, summed over every process) decide what two quiet cores can do:
+2 x 1000 / (CPU ms per article) articles/s at best. Wall-clock rates depend on what else runs on the machine; the
+load average is printed. Data is research-use only, read from ../shared; nothing is copied into the repository.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from enrich_speed import DATA, load_reuters  # noqa: E402
+from enrich_speed import DATA, load_reuters
+
+from newsloom.model import Article, article_id_for
+
+BBC = REPO.parent / "shared" / "data" / "news" / "bbc-fulltext" / "bbc"
+PART_SIZE = 1000
+CHECKPOINT_EVERY = 5000
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def write_corpus(size: int, path: Path) -> int:
-    """Reuters wires as JSONL, with one synthetic publication time per wire in file order (the 1987 dates in the
-    SGML are per day; spreading them keeps the story clusterer's stream realistic)."""
+# --- corpus ------------------------------------------------------------------------------------------------------
+
+def load_bbc(limit: int) -> list[Article]:
+    """BBC articles (headline on line 1, then paragraphs), in class and file order."""
+    articles: list[Article] = []
+    for path in sorted(BBC.glob("*/*.txt")):
+        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+        paragraphs = [" ".join(line.split()) for line in lines[1:] if line.strip()]
+        if not paragraphs:
+            continue
+        text = "\n\n".join(paragraphs)
+        articles.append(Article(id=article_id_for(None, text), title=lines[0].strip(), paragraphs=paragraphs))
+        if len(articles) >= limit:
+            break
+    return articles
+
+
+def load_corpus(size: int) -> list[Article]:
     articles = load_reuters(size)
-    start = datetime(1987, 2, 26, tzinfo=timezone.utc)
-    with path.open("w", encoding="utf-8") as out:
-        for n, article in enumerate(articles):
-            out.write(json.dumps({
-                "url": f"https://reuters.example/1987/{n}",
-                "title": article.title,
-                "text": article.text,
-                "published_at": (start + timedelta(minutes=3 * n)).isoformat(),
-                "source": "reuters",
-            }) + "\n")
-    return len(articles)
+    if len(articles) < size and BBC.is_dir():
+        articles += load_bbc(size - len(articles))
+    return articles
 
 
-def run_size(corpus: Path, workers: int) -> dict:
+def write_corpus(size: int, folder: Path) -> list[Article]:
+    """The articles as JSONL parts of PART_SIZE records, with one synthetic publication time per article in order
+    (Reuters dates are per day and BBC has none; spreading them keeps the story clusterer's stream realistic)."""
+    articles = load_corpus(size)
+    start = datetime(1987, 2, 26, tzinfo=UTC)
+    for part_start in range(0, len(articles), PART_SIZE):
+        with (folder / f"part-{part_start // PART_SIZE:04d}.jsonl").open("w", encoding="utf-8") as out:
+            for n in range(part_start, min(part_start + PART_SIZE, len(articles))):
+                out.write(json.dumps({
+                    "url": f"https://news.example/{n}", "title": articles[n].title, "text": articles[n].text,
+                    "published_at": (start + timedelta(minutes=3 * n)).isoformat(), "source": "bench",
+                }) + "\n")
+    return articles
+
+
+# --- measuring a process tree (Linux /proc) ----------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    result, todo = [], _children(pid)
+    while todo:
+        child = todo.pop()
+        result.append(child)
+        todo += _children(child)
+    return result
+
+
+def _cpu_seconds_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_cpu_seconds() -> float:
+    """CPU of this process, of its live descendants, and of the children already reaped."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    live = sum(_cpu_seconds_of(pid) for pid in _descendants(os.getpid()))
+    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + live
+
+
+def tree_rss_mb() -> tuple[float, float]:
+    """Resident memory now: (this process, sum over its descendants), in MB."""
+    workers = sum(_status_kb(pid, "VmRSS") for pid in _descendants(os.getpid()))
+    return _status_kb(os.getpid(), "VmRSS") / 1024, workers / 1024
+
+
+# --- one measured configuration ----------------------------------------------------------------------------------
+
+def run_ingest(corpus: Path, workers: int, batch_size: int) -> dict:
     """One measured ingest, in this (fresh) process."""
     from newsloom.enrich import entities_available
-    from newsloom.pipeline import default_stages, ingest_paths
+    from newsloom.pipeline import ingest_paths
+    from newsloom.stages import default_stages
     from newsloom.store import SQLiteStore
 
+    checkpoints: list[dict] = []
+    parts = sorted(corpus.glob("*.jsonl"))
+    sizes = [sum(1 for _ in part.open(encoding="utf-8")) for part in parts]
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "bench.db")
-        stages = default_stages(entities=entities_available(), n_process=workers)
-        started = time.perf_counter()
-        report = ingest_paths([corpus], store, stages=stages, batch_size=500)
-        elapsed = time.perf_counter() - started
+        try:
+            stages = default_stages(entities=entities_available(), n_process=workers, embeddings=False)
+        except TypeError:  # a tree without the embeddings stage
+            stages = default_stages(entities=entities_available(), n_process=workers)
+        started, cpu_started = time.perf_counter(), tree_cpu_seconds()
+
+        def progress(done: int, total: int) -> None:
+            read = sum(sizes[:done])
+            if read % CHECKPOINT_EVERY == 0 or done == total:
+                main_mb, workers_mb = tree_rss_mb()
+                checkpoints.append({
+                    "read": read, "seconds": time.perf_counter() - started,
+                    "cpu_seconds": tree_cpu_seconds() - cpu_started,
+                    "rss_main_mb": round(main_mb), "rss_workers_mb": round(workers_mb),
+                })
+
+        report = ingest_paths([corpus], store, stages=stages, batch_size=batch_size, progress=progress)
+        elapsed, cpu = time.perf_counter() - started, tree_cpu_seconds() - cpu_started
         stats = store.stats()
         stories = len(store.top_stories(limit=1_000_000))
         store.close()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with sqlite3.connect(Path(tmp) / "bench.db") as db:
+            with_entities = db.execute("SELECT COUNT(DISTINCT article_id) FROM article_entities").fetchone()[0]
+    enrich_stage = next(stage for stage in stages if hasattr(stage, "reused"))
     return {
-        "articles": report.read, "seconds": elapsed, "per_second": report.read / elapsed,
-        "stored": stats.articles, "canonical": stats.canonical_articles, "stories": stories,
-        "entities": entities_available(), "peak_rss_mb": round(max(own, children)), "errors": len(report.errors),
+        "workers": workers, "articles": report.read, "seconds": elapsed, "per_second": report.read / elapsed,
+        "cpu_ms_per_article": 1000 * cpu / report.read, "stored": stats.articles, "canonical": stats.canonical_articles,
+        "stories": stories, "with_entities": with_entities, "entities": entities_available(),
+        "reused_enrichments": enrich_stage.reused, "errors": len(report.errors), "checkpoints": checkpoints,
+        "peak_rss_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
 
 
@@ -77,45 +194,75 @@ def run_anchor(count: int) -> dict:
     from newsloom.enrich.entities import MODEL_PACKAGES
 
     package = next(name for name in MODEL_PACKAGES if importlib.util.find_spec(name))
-    nlp = spacy.load(package) if package == "en_core_web_sm" else __import__(package).load()
-    articles = load_reuters(count)
-    started = time.perf_counter()
+    nlp = spacy.load(package)
+    articles = load_corpus(count)
+    started, cpu_started = time.perf_counter(), tree_cpu_seconds()
     for article in articles:
         doc = nlp(article.title + "\n\n" + article.text)
         _ = [(ent.text, ent.label_) for ent in doc.ents]
-    elapsed = time.perf_counter() - started
-    return {"articles": len(articles), "seconds": elapsed, "per_second": len(articles) / elapsed}
+    elapsed, cpu = time.perf_counter() - started, tree_cpu_seconds() - cpu_started
+    return {"articles": len(articles), "seconds": elapsed, "per_second": len(articles) / elapsed,
+            "cpu_ms_per_article": 1000 * cpu / len(articles)}
+
+
+# --- report ------------------------------------------------------------------------------------------------------
+
+def _print_run(row: dict) -> None:
+    label = f"newsloom, {row['workers']} worker{'s' if row['workers'] > 1 else ''}" if row["workers"] > 1 \
+        else "newsloom, in-process (1)"
+    print(f"{label:34} {row['articles']:>8} {row['seconds']:8.1f} {row['per_second']:11.1f} "
+          f"{row['cpu_ms_per_article']:15.2f} {2000 / row['cpu_ms_per_article']:13.0f}")
+    for point in row["checkpoints"]:
+        print(f"    at {point['read']:>6} read: {point['read'] / point['seconds']:6.1f} articles/s, "
+              f"{1000 * point['cpu_seconds'] / point['read']:6.2f} CPU ms/article, RSS main {point['rss_main_mb']} MB "
+              f"+ workers {point['rss_workers_mb']} MB")
+    print(f"    {row['canonical']} canonical of {row['stored']} stored, {row['with_entities']} with entities, "
+          f"{row['stories']} stories, {row['reused_enrichments']} exact copies reused their original's enrichment; "
+          f"peak RSS main {row['peak_rss_main_mb']} MB, largest worker {row['peak_rss_worker_mb']} MB")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 20000])
-    parser.add_argument("--workers", type=int, default=2, help="enrichment processes")
-    parser.add_argument("--anchor", type=int, default=300, help="articles for the naive spaCy anchor")
+    parser.add_argument("--size", type=int, default=20000, help="articles to ingest")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2], help="enrichment processes, one run each")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--anchor", type=int, default=1000, help="articles for the naive spaCy anchor")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(run_size(args.child, args.workers)))
+        print(json.dumps(run_ingest(args.child, args.workers[0], args.batch_size)))
         return 0
     if not DATA.is_dir():
         print(f"skipped: Reuters 21578 not found at {DATA}")
         return 0
+    from newsloom.enrich import entities_available
+
+    if not entities_available():
+        print("note: spaCy or its English model is missing, so both sides run without entities")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in args.sizes:
-            corpus = Path(tmp) / f"reuters-{size}.jsonl"
-            written = write_corpus(size, corpus)
-            result = subprocess.run([sys.executable, __file__, "--child", str(corpus), "--workers", str(args.workers)],
-                                    capture_output=True, text=True, check=True)
-            row = json.loads(result.stdout.strip().splitlines()[-1])
-            row["size"] = written
-            rows.append(row)
-            print(f"newsloom ingest, {written} wires: {row['per_second']:.1f} articles/s "
-                  f"({row['seconds']:.1f} s; entities {'on' if row['entities'] else 'off'}; {row['canonical']} canonical, "
-                  f"{row['stories']} stories; peak RSS {row['peak_rss_mb']} MB)", flush=True)
-    anchor = run_anchor(args.anchor)
-    print(f"anchor: spaCy full pipeline, one document at a time, {anchor['articles']} wires: "
-          f"{anchor['per_second']:.1f} articles/s (entities only; no dedup, stories or index)")
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        written = len(write_corpus(args.size, corpus))
+        print(f"corpus: {written} articles ({min(written, 19043)} Reuters wires, {max(0, written - 19043)} BBC)")
+        for workers in args.workers:
+            result = subprocess.run(
+                [sys.executable, __file__, "--child", str(corpus), "--workers", str(workers),
+                 "--batch-size", str(args.batch_size)],
+                capture_output=True, text=True, check=True)
+            rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    anchor = run_anchor(args.anchor) if entities_available() else None
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print()
+    print(f"{'run':34} {'articles':>8} {'wall s':>8} {'articles/s':>11} {'CPU ms/article':>15} {'2 quiet cores':>13}")
+    for row in rows:
+        _print_run(row)
+    if anchor:
+        print(f"{'anchor: spaCy full, 1 doc at a time':34} {anchor['articles']:>8} {anchor['seconds']:8.1f} "
+              f"{anchor['per_second']:11.1f} {anchor['cpu_ms_per_article']:15.2f} "
+              f"{2000 / anchor['cpu_ms_per_article']:13.0f}   (entities only; one process)")
+    print("'2 quiet cores' = 2000 / CPU ms per article: the best two idle cores can do with this much work.")
     print(json.dumps({"newsloom": rows, "anchor": anchor}))
     return 0
 

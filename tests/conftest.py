@@ -6,6 +6,7 @@ Keep this file small and generic; fixtures used by one test file belong in that 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,10 @@ import pytest
 from newsloom.model import Article
 from newsloom.sources.files import article_from_record
 from newsloom.store import SQLiteStore
+
+# Ingests in tests do not compute article vectors even where the semantic extra is installed (a model load and ~10
+# articles/s on 2 cores would slow every ingest test); tests/test_semantic.py turns them on where it means to.
+os.environ.setdefault("NEWSLOOM_EMBEDDINGS", "0")
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES_DIR = TESTS_DIR / "fixtures"

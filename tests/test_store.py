@@ -293,8 +293,11 @@ def test_stories_are_stored_merged_and_counted_without_copies(store):
     rafah.article_count = 3
     store.upsert_articles([], extras=BatchExtras(stories=[rafah], merged_stories={"s-gaza": "s-rafah"}))
     assert [a.id for a in store.story_articles("s-rafah")] == [a1.id, a2.id, a3.id]
+    # The absorbed id keeps working: it leads to the story that took it in (old links and subscriptions).
+    assert store.get_story("s-gaza").id == "s-rafah" and store.story_merged_into("s-gaza") == "s-rafah"
+    assert store.story_merged_into("s-rafah") is None
     with pytest.raises(NotFoundError):
-        store.get_story("s-gaza")
+        store.get_story("s-never-made")
 
 
 # -- search filters, sort, entity boost and facets (the query language of search.py, on every backend) ----------------

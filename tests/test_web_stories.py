@@ -348,3 +348,21 @@ def test_hourly_chart_falls_back_to_days_and_ignores_malformed_hours():
     long_story = {"2024-03-01T08": 1, "2024-03-09T08": 4}  # 193 hours: more bars than fit, so per day
     assert hourly_buckets(long_story).granularity == "day"
     assert [b.count for b in hourly_buckets(long_story).buckets] == [1] + [0] * 7 + [4]
+
+
+def test_a_merged_story_url_moves_permanently_to_the_story_that_absorbed_it(tmp_path):
+    store = SQLiteStore(tmp_path / "merged.db")
+    day = datetime(2024, 3, 25, tzinfo=UTC)
+    rafah = StoryRow("s-rafah", "Rafah talks called off", day, day, 0)
+    gaza = StoryRow("s-gaza", "Gaza aid convoy", day, day, 0)
+    try:
+        store.upsert_articles([], extras=BatchExtras(stories=[rafah, gaza]))
+        store.upsert_articles([], extras=BatchExtras(stories=[rafah], merged_stories={"s-gaza": "s-rafah"}))
+        client = TestClient(create_app(store))
+        moved = client.get("/stories/s-gaza", follow_redirects=False)
+        assert moved.status_code == 301 and moved.headers["location"].endswith("/stories/s-rafah")
+        assert "Rafah talks called off" in client.get("/stories/s-gaza").text
+        assert client.get("/api/stories/s-gaza").json()["id"] == "s-rafah"
+        assert client.get("/stories/s-rafah", follow_redirects=False).status_code == 200
+    finally:
+        store.close()

@@ -40,7 +40,8 @@ def _fail_cleanly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except NewsloomError as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # Escaped: a message holds "[...]" (the install hint "newsloom[semantic]"), which rich would eat as markup.
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -215,9 +216,13 @@ def _as_text(record: dict[str, Any]) -> str:
               help="Processes for enrichment (named entities are the slow part).")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 100_000),
               help="Articles per committed transaction (a crash loses at most the batch in flight).")
+@click.option("--embeddings/--no-embeddings", default=None,
+              help="Vectors for semantic search (default: when the semantic extra is installed and NEWSLOOM_EMBEDDINGS "
+                   "is not 0).")
 @click.pass_context
 @_fail_cleanly
-def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, workers: int, batch_size: int) -> None:
+def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, workers: int, batch_size: int,
+           embeddings: bool | None) -> None:
     """Ingest HTML files and folders, flattened .txt pages, JSONL/CSV articles and WARC/WET archives.
 
     Re-ingesting the same input adds nothing; an interrupted archive resumes after its last committed record.
@@ -225,8 +230,11 @@ def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, 
     store = open_store(ctx.obj["db"])
     try:
         with _progress("ingesting") as progress:
-            stages = default_stages(entities=entities, n_process=workers)
+            stages = default_stages(entities=entities, n_process=workers, embeddings=embeddings)
             report = ingest_paths(list(inputs), store, stages=stages, batch_size=batch_size, progress=progress)
+        if store.search_index_stale():  # after a large ingest: keeps one-word searches of frequent words fast
+            with _progress("refreshing search index") as progress:
+                store.refresh_search_index(progress)
     finally:
         store.close()
     for error in report.errors[:20]:
@@ -244,16 +252,21 @@ def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, 
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--format", "output_format", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--semantic", "mode", flag_value="semantic",
+              help="Rank by meaning (article embeddings) instead of words; needs the semantic extra.")
+@click.option("--hybrid", "mode", flag_value="hybrid",
+              help="Fuse the word and meaning rankings (reciprocal rank fusion); needs the semantic extra.")
 @click.pass_context
 @_fail_cleanly
-def search(ctx: click.Context, query: str, limit: int, output_format: str) -> None:
+def search(ctx: click.Context, query: str, limit: int, output_format: str, mode: str | None) -> None:
     """Full-text search: words, "exact phrases", OR, -exclusions, and filters: entity:"Name" site:host author:text
     lang:en story:ID after:YYYY-MM-DD before:YYYY-MM-DD sort:date (a query of filters only is fine)."""
+    from .semantic import search_articles
     from .store.sqlite import MATCH_END, MATCH_START
 
     store = open_store(ctx.obj["db"])
     try:
-        hits = store.search(query, limit=limit)
+        hits = search_articles(store, query, mode=mode or "keyword", limit=limit)
     finally:
         store.close()
     console = Console(highlight=False)
@@ -271,6 +284,42 @@ def search(ctx: click.Context, query: str, limit: int, output_format: str) -> No
         console.print(f"  {snippet}\n")
     if not hits:
         stderr.print("no matches")
+
+
+@main.command()
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(1, 100_000),
+              help="Articles per saved transaction (an interrupted run resumes after the last one).")
+@click.pass_context
+@_fail_cleanly
+def embed(ctx: click.Context, batch_size: int) -> None:
+    """Compute the vectors of stored articles that have none (stored before the semantic extra was installed), so
+    that search --semantic/--hybrid finds them. Needs the semantic extra; new ingests embed as they go."""
+    from .enrich.embeddings import default_embedder
+    from .semantic import embed_missing
+
+    store = open_store(ctx.obj["db"])
+    try:
+        embedder = default_embedder()  # fail with the install hint before opening a progress bar
+        with _progress("embedding") as progress:
+            count = embed_missing(store, embedder, batch_size=batch_size, progress=progress)
+    finally:
+        store.close()
+    click.echo(f"embedded {count} articles")
+
+
+@main.command()
+@click.pass_context
+@_fail_cleanly
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the search index's lists of best matches for frequent words (ingest does it after large loads;
+    searches stay correct without it, only slower on big stores)."""
+    store = open_store(ctx.obj["db"])
+    try:
+        with _progress("refreshing search index") as progress:
+            words = store.refresh_search_index(progress)
+    finally:
+        store.close()
+    click.echo(f"refreshed the lists of {words} frequent words")
 
 
 @main.command()

@@ -1,12 +1,15 @@
 """The pipeline: sources -> extract -> (dedup -> enrich -> stories) -> store, in committed batches.
 
-Each batch is one store transaction, so a crash loses at most the batch in flight and a rerun upserts the same ids:
-nothing committed is lost and nothing is duplicated. Progress is reported through a callback so the CLI can draw a
+Each batch is one store transaction, so a crash loses at most the batches in flight and a rerun upserts the same ids:
+nothing committed is lost and nothing is duplicated. When enrichment runs in worker processes, the next batch is read,
+deduplicated and handed to the workers before the current one is finished and committed (batches still commit one by
+one, in order), so the workers do not wait while the main process clusters stories and writes to the store. Progress is reported through a callback so the CLI can draw a
 bar and the library stays free of terminal code.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,19 +18,26 @@ from .errors import NewsloomError
 from .extract import extract
 from .model import Article, RawDocument
 from .sources.files import SourceError, is_archive, iter_input_files, read_path
-from .stages import Batch, EnrichStage, Stage, default_stages, finish_stages
+from .stages import (
+    Batch,
+    EnrichStage,
+    Stage,
+    close_stages,
+    default_stages,
+    finish_stages,
+)
 from .store.base import Store, UpsertResult
 
 __all__ = [
     "IngestReport",
-    "ingest_paths",
-    "ingest_articles",
-    "extract_paths",
-    "analyze_paths",
-    "extract_item",
-    "Stage",
-    "default_stages",
     "ProgressCallback",
+    "Stage",
+    "analyze_paths",
+    "default_stages",
+    "extract_item",
+    "extract_paths",
+    "ingest_articles",
+    "ingest_paths",
 ]
 
 # Called with (units done, units in total) as the pipeline goes; a unit is one input file.
@@ -91,49 +101,92 @@ def analyze_paths(
         yield from batch.articles
 
 
+class _BatchRunner:
+    """Runs batches through the stages and commits each one, in the order submitted.
+
+    The stage list is split at the first stage that works in the background (``runs_in_background``: enrichment
+    in worker processes). ``submit`` runs the stages before it, hands the batch to it and returns; the oldest batch
+    is finished (the stages after it, then the commit) once a newer one is in the background stage's hands. With no
+    such stage every batch is finished at once, exactly as a plain loop would.
+    """
+
+    def __init__(self, store: Store, stages: list[Stage]) -> None:
+        self.store = store
+        split = next((i for i, stage in enumerate(stages) if getattr(stage, "runs_in_background", False)), None)
+        self._before = stages if split is None else stages[:split]
+        self._background = None if split is None else stages[split]
+        self._after: list[Stage] = [] if split is None else stages[split + 1 :]
+        self._in_flight: deque[tuple[Batch, object, tuple[str, str] | None]] = deque()
+
+    def submit(self, articles: list[Article], checkpoint: tuple[str, str] | None = None) -> UpsertResult:
+        """Start a batch; returns what the batches finished meanwhile stored."""
+        # Within one batch the same page may appear twice (a file given twice); keep the last copy of each id.
+        work = Batch(list({article.id: article for article in articles}.values()))
+        handle = None
+        if work.articles:
+            for stage in self._before:
+                stage(work, self.store)
+            if self._background is not None:
+                handle = self._background.start(work, self.store)  # type: ignore[attr-defined]
+        self._in_flight.append((work, handle, checkpoint))
+        keep = 1 if self._background is not None else 0
+        result = UpsertResult()
+        while len(self._in_flight) > keep:
+            result += self._finish_oldest()
+        return result
+
+    def drain(self) -> UpsertResult:
+        """Finish and commit every batch still in flight."""
+        result = UpsertResult()
+        while self._in_flight:
+            result += self._finish_oldest()
+        return result
+
+    def _finish_oldest(self) -> UpsertResult:
+        work, handle, checkpoint = self._in_flight.popleft()
+        if work.articles:
+            if self._background is not None:
+                self._background.complete(work, handle)  # type: ignore[attr-defined]
+            for stage in self._after:
+                stage(work, self.store)
+        return self.store.upsert_articles(work.articles, checkpoint=checkpoint, extras=work.extras)
+
+
 def ingest_articles(
     articles: Iterable[Article], store: Store, stages: list[Stage] | None = None, batch_size: int = 200
 ) -> UpsertResult:
     """Run already-extracted articles through the later stages into the store, one transaction per batch.
     ``stages`` defaults to ``default_stages()``; pass ``[]`` to store articles as they are."""
     stages = default_stages() if stages is None else stages
+    runner = _BatchRunner(store, stages)
     result = UpsertResult()
-    batch: list[Article] = []
-    for article in articles:
-        batch.append(article)
-        if len(batch) >= batch_size:
-            result += _commit(batch, store, stages)
-            batch = []
-    if batch:
-        result += _commit(batch, store, stages)
-    finish_stages(stages, store)
+    try:
+        batch: list[Article] = []
+        for article in articles:
+            batch.append(article)
+            if len(batch) >= batch_size:
+                result += runner.submit(batch)
+                batch = []
+        if batch:
+            result += runner.submit(batch)
+        result += runner.drain()
+        finish_stages(stages, store)
+    finally:
+        close_stages(stages)
     return result
-
-
-def _commit(
-    batch: list[Article], store: Store, stages: list[Stage], checkpoint: tuple[str, str] | None = None
-) -> UpsertResult:
-    # Within one batch the same page may appear twice (a file given twice); keep the last copy of each id.
-    work = Batch(list({article.id: article for article in batch}.values()))
-    if work.articles:
-        for stage in stages:
-            stage(work, store)
-    return store.upsert_articles(work.articles, checkpoint=checkpoint, extras=work.extras)
 
 
 def _archive_key(path: Path) -> str:
     return "archive:" + str(path.resolve())
 
 
-def _ingest_archive(
-    path: Path, store: Store, stages: list[Stage], batch_size: int, report: IngestReport
-) -> None:
+def _ingest_archive(path: Path, runner: _BatchRunner, batch_size: int, report: IngestReport) -> None:
     """A WARC/WET file, resumable: each batch commits with the offset of its last record, and a rerun (after a
     crash, or of a finished file) starts after the last committed record, so nothing is lost or read twice."""
     from .sources.warc import iter_warc
 
     key = _archive_key(path)
-    done = store.get_checkpoint(key)
+    done = runner.store.get_checkpoint(key)
     batch: list[Article] = []
     offset: int | None = None
     try:
@@ -146,12 +199,12 @@ def _ingest_archive(
                 report.read += 1
                 batch.append(extracted)
             if len(batch) >= batch_size:
-                report.stored += _commit(batch, store, stages, (key, str(offset)))
+                report.stored += runner.submit(batch, (key, str(offset)))
                 batch = []
     except NewsloomError as exc:
         report.errors.append(SourceError(str(path), str(exc)))
     if offset is not None:
-        report.stored += _commit(batch, store, stages, (key, str(offset)))
+        report.stored += runner.submit(batch, (key, str(offset)))
 
 
 def ingest_paths(
@@ -166,30 +219,35 @@ def ingest_paths(
     ``stages`` defaults to ``default_stages()``; pass ``[]`` to store extracted articles as they are."""
     stages = default_stages() if stages is None else stages
     report = IngestReport()
-    files = list(iter_input_files(paths))
-    batch: list[Article] = []
-    for done, path in enumerate(files, start=1):
-        if is_archive(path):
-            if batch:  # commit what came before, so the archive's checkpoints only cover its own records
-                report.stored += _commit(batch, store, stages)
-                batch = []
-            _ingest_archive(path, store, stages, batch_size, report)
+    runner = _BatchRunner(store, stages)
+    try:
+        files = list(iter_input_files(paths))
+        batch: list[Article] = []
+        for done, path in enumerate(files, start=1):
+            if is_archive(path):
+                if batch:  # submit what came before, so the archive's checkpoints only cover its own records
+                    report.stored += runner.submit(batch)
+                    batch = []
+                _ingest_archive(path, runner, batch_size, report)
+                if progress:
+                    progress(done, len(files))
+                continue
+            for item in read_path(path):
+                extracted = extract_item(item)
+                if isinstance(extracted, SourceError):
+                    report.errors.append(extracted)
+                    continue
+                report.read += 1
+                batch.append(extracted)
+                if len(batch) >= batch_size:
+                    report.stored += runner.submit(batch)
+                    batch = []
             if progress:
                 progress(done, len(files))
-            continue
-        for item in read_path(path):
-            extracted = extract_item(item)
-            if isinstance(extracted, SourceError):
-                report.errors.append(extracted)
-                continue
-            report.read += 1
-            batch.append(extracted)
-            if len(batch) >= batch_size:
-                report.stored += _commit(batch, store, stages)
-                batch = []
-        if progress:
-            progress(done, len(files))
-    if batch:
-        report.stored += _commit(batch, store, stages)
-    finish_stages(stages, store)
+        if batch:
+            report.stored += runner.submit(batch)
+        report.stored += runner.drain()
+        finish_stages(stages, store)
+    finally:
+        close_stages(stages)
     return report

@@ -11,14 +11,23 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 from .errors import NotFoundError
 from .model import Article
 from .store.base import BatchExtras, Store, StoryRow
 
-__all__ = ["Batch", "Stage", "DedupStage", "EnrichStage", "StoriesStage", "default_stages", "finish_stages"]
+__all__ = [
+    "Batch",
+    "DedupStage",
+    "EnrichStage",
+    "Stage",
+    "StoriesStage",
+    "close_stages",
+    "default_stages",
+    "finish_stages",
+]
 
 
 @dataclass(slots=True)
@@ -39,6 +48,14 @@ def finish_stages(stages: list[Stage], store: Store) -> None:
             finish(store)
 
 
+def close_stages(stages: list[Stage]) -> None:
+    """Release what stages hold (worker processes), also when a run fails; saves nothing."""
+    for stage in stages:
+        close = getattr(stage, "close", None)
+        if close is not None:
+            close()
+
+
 class DedupStage:
     """Marks exact and near-duplicate copies (``duplicate_of``: the group's earliest-published article).
 
@@ -49,7 +66,7 @@ class DedupStage:
     def __init__(self) -> None:
         self._index = None
 
-    def _load(self, store: Store):  # noqa: ANN202
+    def _load(self, store: Store):
         from .dedup import DuplicateIndex
 
         if self._index is None:
@@ -77,32 +94,73 @@ class DedupStage:
 
 class EnrichStage:
     """Language, entities, keyphrases and summary. One instance per run, so a bare surname ("Netanyahu") resolves
-    against the full names seen in every batch of the run, not only its own."""
+    against the full names seen in every batch of the run, not only its own.
+
+    With ``n_process`` > 1 the per-article work runs in a pool of worker processes started once, on the first batch
+    big enough to be worth it, and kept until :meth:`close`. The pipeline then calls :meth:`start` (hand a batch to
+    the workers, returns at once) and later :meth:`complete` (collect it, in batch order), so the workers enrich
+    the next batch while the pipeline stores the last one. Articles whose enrichment inputs equal those of a recent
+    article (exact copies) reuse its result instead of being enriched again.
+    """
 
     def __init__(self, entities: bool | None = None, n_process: int = 1) -> None:
-        from .enrich import SurnameResolver
+        from .enrich import EnrichmentCache, SurnameResolver
 
         self.entities = entities
         self.n_process = n_process
         self.resolver = SurnameResolver()
+        self.cache = EnrichmentCache()
+        self.reused = 0  # articles that reused an identical article's enrichment in this run
+        self._pool = None
+
+    @property
+    def runs_in_background(self) -> bool:
+        """Whether :meth:`start` hands work to other processes (so the caller can overlap it with its own)."""
+        return self.n_process > 1
+
+    def _pool_for(self, batch: Batch):
+        from .enrich import _MIN_CHUNK, EnrichmentPool, entities_available
+
+        if self.n_process > 1 and self._pool is None and len(batch.articles) >= 2 * _MIN_CHUNK:
+            run_entities = entities_available() if self.entities is None else self.entities
+            self._pool = EnrichmentPool(self.n_process, run_entities)
+        return self._pool
+
+    def start(self, batch: Batch, store: Store | None = None):
+        from .enrich import start_enrich
+
+        return start_enrich(
+            batch.articles, self.entities, resolver=self.resolver, pool=self._pool_for(batch), cache=self.cache
+        )
+
+    def complete(self, batch: Batch, pending) -> None:
+        batch.articles = pending.result()
+        self.reused += pending.reused
 
     def __call__(self, batch: Batch, store: Store | None = None) -> None:
-        from .enrich import enrich
+        self.complete(batch, self.start(batch, store))
 
-        batch.articles = enrich(batch.articles, self.entities, resolver=self.resolver, n_process=self.n_process)
+    def close(self) -> None:
+        """Stop the worker processes, if any (a later batch starts new ones)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def finish(self, store: Store) -> None:
+        self.close()
 
 
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def _publication_order(article: Article) -> tuple[bool, datetime]:
     value = article.published_at
     if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return (value is None, value or _EARLIEST)
 
 
-def _story_row(record) -> StoryRow:  # noqa: ANN001 - a stories.StoryRecord
+def _story_row(record) -> StoryRow:
     return StoryRow(
         id=record.id, title=record.title, first_seen=record.first_seen, last_seen=record.last_seen,
         article_count=record.article_count, top_terms=list(record.top_terms), top_entities=list(record.top_entities),
@@ -130,7 +188,7 @@ class StoriesStage:
         self._last_saved: float | None = None
         self._unsaved = False
 
-    def _load(self, store: Store):  # noqa: ANN202
+    def _load(self, store: Store):
         from .stories import StoryClusterer
 
         if self._clusterer is None:
@@ -195,6 +253,13 @@ class StoriesStage:
             self._last_saved, self._unsaved = time.monotonic(), False
 
 
-def default_stages(*, entities: bool | None = None, n_process: int = 1) -> list[Stage]:
-    """The stages every ingest runs after extraction, in order."""
-    return [DedupStage(), EnrichStage(entities=entities, n_process=n_process), StoriesStage()]
+def default_stages(*, entities: bool | None = None, n_process: int = 1, embeddings: bool | None = None) -> list[Stage]:
+    """The stages every ingest runs after extraction, in order. ``embeddings``: article vectors for semantic search
+    (default: when the ``semantic`` extra is installed; True without it raises ``MissingExtraError``)."""
+    from .semantic import embedding_stage
+
+    stages: list[Stage] = [DedupStage(), EnrichStage(entities=entities, n_process=n_process), StoriesStage()]
+    embed = embedding_stage(embeddings)
+    if embed is not None:
+        stages.append(embed)
+    return stages

@@ -160,7 +160,8 @@ def matching_articles(store: Store, subscription: SubscriptionRecord, limit: int
     """The subscription's newest matching articles (duplicates left out), newest first."""
     kind, target = subscription.kind, subscription.target
     if kind == "query":
-        articles = [hit.article for hit in store.search(target, limit=limit)]
+        # Newest matches, not the best-scoring: a new article must not be missed because older ones rank higher.
+        articles = [hit.article for hit in store.search(f"{target} sort:date", limit=limit)]
     elif kind == "entity":
         articles = store.articles_mentioning(target, limit=limit)
     elif kind == "story":

@@ -4,6 +4,12 @@
     articles = enrich(articles)                 # entities when spaCy is installed, else skipped
     articles = enrich(articles, entities=True)  # MissingExtraError when spaCy is not installed
 
+    # a long run: workers started once, the next batch enriched while the caller stores the last one
+    with EnrichmentPool(n_process=2, run_entities=True) as pool:
+        pending = start_enrich(batch, entities=True, pool=pool)   # returns at once
+        ...
+        articles = pending.result()
+
 Each part is also a plain function of its own module (``detect_language``, ``extract_entities``,
 ``extract_keyphrases``, ``summarize``). Language identification and keyphrases need no model download;
 entities need the ``nlp`` extra (spaCy and its small English model).
@@ -11,16 +17,15 @@ entities need the ``nlp`` extra (spaCy and its small English model).
 
 from __future__ import annotations
 
-import math
-import multiprocessing
+import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 
 from newsloom.enrich.entities import (
     AliasTable,
     SurnameResolver,
-    _load_ner,
     article_mentions,
     entities_available,
     extract_entities,
@@ -28,26 +33,31 @@ from newsloom.enrich.entities import (
 )
 from newsloom.enrich.keyphrases import extract_keyphrases
 from newsloom.enrich.language import detect_language
+from newsloom.enrich.pool import EnrichmentPool
 from newsloom.enrich.summary import reading_time_minutes, summarize
 from newsloom.errors import MissingExtraError
 from newsloom.model import Article
 
 __all__ = [
+    "AliasTable",
+    "EnrichmentCache",
+    "EnrichmentPool",
+    "PendingEnrichment",
+    "SurnameResolver",
+    "detect_language",
     "enrich",
     "entities_available",
-    "detect_language",
     "extract_entities",
     "extract_keyphrases",
-    "summarize",
     "reading_time_minutes",
-    "AliasTable",
-    "SurnameResolver",
+    "start_enrich",
+    "summarize",
 ]
 
 # The NER model is English: on other languages it finds noise, so those articles get no entities.
 _NER_LANGUAGES = frozenset({"en", None})
 _LANGUAGE_SAMPLE_CHARS = 3000
-# Below this many articles per worker, forking costs more than it saves.
+# Below this many articles per worker, starting worker processes costs more than it saves.
 _MIN_CHUNK = 32
 
 
@@ -97,16 +107,134 @@ def _enrich_chunk(articles: Sequence[Article], options: _Options) -> list[_Parti
     ]
 
 
-def _enrich_in_processes(articles: Sequence[Article], options: _Options, n_process: int) -> list[_Partial]:
-    """The per-article work spread over ``n_process`` forked workers (they inherit the loaded model)."""
-    if options.run_entities:
-        _load_ner()  # load once in the parent: forked workers share it instead of loading it each
-    chunk_size = max(_MIN_CHUNK, math.ceil(len(articles) / (n_process * 4)))
-    chunks = [articles[start : start + chunk_size] for start in range(0, len(articles), chunk_size)]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=n_process, mp_context=context) as pool:
-        results = pool.map(_enrich_chunk, chunks, [options] * len(chunks))
-        return [partial for chunk_result in results for partial in chunk_result]
+def _enrichment_key(article: Article) -> bytes:
+    """A digest of everything the per-article work reads (title, paragraphs, the extractor's language guess):
+    equal keys give equal results."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (article.title or "", "\x1e".join(article.paragraphs), article.language or ""):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.digest()
+
+
+class EnrichmentCache:
+    """The per-article results of the last ``size`` distinct articles, by content.
+
+    An exact copy (a wire sent twice, a page under two URLs) then costs nothing: it gets the very result computed
+    for the first, since the key covers every input of the per-article work. Bounded, so memory stays flat.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.hits = 0
+        self._partials: OrderedDict[bytes, _Partial] = OrderedDict()
+
+    def get(self, key: bytes) -> _Partial | None:
+        partial = self._partials.get(key)
+        if partial is not None:
+            self._partials.move_to_end(key)
+            self.hits += 1
+        return partial
+
+    def put(self, key: bytes, partial: _Partial) -> None:
+        self._partials[key] = partial
+        self._partials.move_to_end(key)
+        while len(self._partials) > self.size:
+            self._partials.popitem(last=False)
+
+
+@dataclass(slots=True)
+class PendingEnrichment:
+    """Enrichment under way (in worker processes, or already done here); :meth:`result` finishes it."""
+
+    articles: Sequence[Article]
+    run_entities: bool
+    options: _Options
+    resolver: SurnameResolver | None
+    keys: list[bytes]  # one per article
+    known: dict[bytes, _Partial]  # found in the cache
+    todo_keys: list[bytes]  # distinct keys to compute, in first-seen order
+    todo: list[Article]  # one article per key of todo_keys
+    cache: EnrichmentCache | None = None
+    pool: EnrichmentPool | None = None
+    submitted: list[tuple[Sequence[Article], Future[list[_Partial]]]] | None = None
+    computed: list[_Partial] | None = field(default=None)
+
+    @property
+    def reused(self) -> int:
+        """Articles that got another article's result (an identical one in the batch, or in the cache)."""
+        return len(self.articles) - len(self.todo)
+
+    def result(self) -> list[Article]:
+        """New Article records with language, entities, keyphrases and summary (blocks until the workers are done)."""
+        if self.computed is None:
+            assert self.pool is not None and self.submitted is not None
+            self.computed = self.pool.gather(self.submitted, _enrich_chunk, self.options)
+        by_key = dict(self.known)
+        for key, partial in zip(self.todo_keys, self.computed):
+            by_key[key] = partial
+            if self.cache is not None:
+                self.cache.put(key, partial)
+        return _finish(self.articles, [by_key[key] for key in self.keys], self.run_entities, self.resolver)
+
+
+def start_enrich(
+    articles: Sequence[Article],
+    entities: bool | None = None,
+    *,
+    keyphrase_count: int = 8,
+    summary_sentences: int = 3,
+    batch_size: int = 64,
+    resolver: SurnameResolver | None = None,
+    pool: EnrichmentPool | None = None,
+    cache: EnrichmentCache | None = None,
+) -> PendingEnrichment:
+    """Start enriching ``articles``: in ``pool``'s workers when given (returns at once), else here and now.
+    Articles with identical inputs (within the list, or found in ``cache``) are enriched once.
+    ``.result()`` finishes the job; see :func:`enrich` for the parameters."""
+    run_entities = entities_available() if entities is None else entities
+    if run_entities and not entities_available():
+        raise MissingExtraError("entities", "nlp")
+    options = _Options(run_entities, keyphrase_count, summary_sentences, batch_size)
+    keys = [_enrichment_key(article) for article in articles]
+    known: dict[bytes, _Partial] = {}
+    todo: dict[bytes, Article] = {}
+    for key, article in zip(keys, articles):
+        if key in known or key in todo:
+            continue
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            known[key] = cached
+        else:
+            todo[key] = article
+    pending = PendingEnrichment(
+        articles, run_entities, options, resolver, keys, known, list(todo), list(todo.values()), cache=cache
+    )
+    if pool is not None and pool.alive and pending.todo:
+        pending.pool = pool
+        pending.submitted = pool.submit(pending.todo, _enrich_chunk, options)
+    else:
+        pending.computed = _enrich_chunk(pending.todo, options) if pending.todo else []
+    return pending
+
+
+def _finish(
+    articles: Sequence[Article], partials: list[_Partial], run_entities: bool, resolver: SurnameResolver | None
+) -> list[Article]:
+    """The corpus-level step (bare surnames, over the articles in order), then the new Article records."""
+    ner_indexes = [i for i, partial in enumerate(partials) if partial.mentions is not None]
+    resolved = resolve_corpus([partials[i].mentions or [] for i in ner_indexes], resolver)
+    entities_of = dict(zip(ner_indexes, resolved))
+    return [
+        replace(
+            article,
+            language=partial.language,
+            entities=entities_of.get(index, [] if run_entities else article.entities),
+            keyphrases=list(partial.keyphrases),
+            summary=partial.summary,
+        )
+        for index, (article, partial) in enumerate(zip(articles, partials))
+    ]
 
 
 def enrich(
@@ -123,26 +251,13 @@ def enrich(
 
     ``entities``: None runs NER when spaCy and the model are installed and skips it otherwise; True
     requires it (MissingExtraError when missing); False skips it. ``n_process`` > 1 spreads the work over
-    forked worker processes (where the platform forks); ``batch_size`` goes to spaCy's ``nlp.pipe``. Keep
-    ``resolver`` across calls to resolve bare surnames against the whole corpus, not only this batch.
+    that many worker processes for this call (for many calls, keep one :class:`EnrichmentPool` and use
+    :func:`start_enrich`); ``batch_size`` goes to spaCy's ``nlp.pipe``. Keep ``resolver`` across calls to
+    resolve bare surnames against the whole corpus, not only this batch.
     """
     run_entities = entities_available() if entities is None else entities
-    if run_entities and not entities_available():
-        raise MissingExtraError("entities", "nlp")
-    options = _Options(run_entities, keyphrase_count, summary_sentences, batch_size)
-    parallel = n_process > 1 and len(articles) >= 2 * _MIN_CHUNK and "fork" in multiprocessing.get_all_start_methods()
-    partials = _enrich_in_processes(articles, options, n_process) if parallel else _enrich_chunk(articles, options)
-
-    ner_indexes = [i for i, partial in enumerate(partials) if partial.mentions is not None]
-    resolved = resolve_corpus([partials[i].mentions or [] for i in ner_indexes], resolver)
-    entities_of = dict(zip(ner_indexes, resolved))
-    return [
-        replace(
-            article,
-            language=partial.language,
-            entities=entities_of.get(index, [] if run_entities else article.entities),
-            keyphrases=partial.keyphrases,
-            summary=partial.summary,
-        )
-        for index, (article, partial) in enumerate(zip(articles, partials))
-    ]
+    options = {"keyphrase_count": keyphrase_count, "summary_sentences": summary_sentences, "batch_size": batch_size}
+    if n_process > 1 and len(articles) >= 2 * _MIN_CHUNK:
+        with EnrichmentPool(n_process, run_entities) as pool:
+            return start_enrich(articles, run_entities, resolver=resolver, pool=pool, **options).result()
+    return start_enrich(articles, run_entities, resolver=resolver, **options).result()

@@ -7,10 +7,11 @@ interface small keeps the two backends honest: one contract test suite runs agai
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..errors import StoreError
 from ..model import Article
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "SubscriptionRecord",
     "DeliveryRecord",
     "DeliveryLogEntry",
+    "EmbeddingRecord",
 ]
 
 
@@ -126,6 +128,20 @@ class BatchExtras:
     # stories created or changed by this batch, and stories absorbed into another (old id -> surviving id)
     stories: list[StoryRow] = field(default_factory=list)
     merged_stories: dict[str, str] = field(default_factory=dict)
+    # article vectors of the semantic extra (newsloom.semantic.EmbedStage)
+    embeddings: list[EmbeddingRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class EmbeddingRecord:
+    """One article's vector for semantic search (newsloom.semantic): float32 little-endian bytes of ``dim`` values,
+    and a fingerprint of the text it was computed from, so an unchanged article is not embedded twice."""
+
+    article_id: str
+    model: str
+    dim: int
+    vector: bytes
+    text_hash: str
 
 
 @dataclass(slots=True)
@@ -182,7 +198,12 @@ class Store(ABC):
 
     @abstractmethod
     def get_story(self, story_id: str) -> StoryRow:
-        """The story, or ``NotFoundError``."""
+        """The story, or ``NotFoundError``. The id of a story merged into another gives the one that absorbed it
+        (the row's id then differs from ``story_id``)."""
+
+    @abstractmethod
+    def story_merged_into(self, story_id: str) -> str | None:
+        """The id of the story that absorbed ``story_id``, or None when it was never merged."""
 
     @abstractmethod
     def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
@@ -241,6 +262,16 @@ class Store(ABC):
         """The top ``limit`` sites, languages, entities and months among all the query's matches (filters applied,
         duplicates left out). Raises ``QueryError`` on a malformed query."""
 
+    def search_index_stale(self) -> bool:
+        """Whether enough articles arrived since ``refresh_search_index`` last ran that it should run again.
+        Backends whose full-text index needs no upkeep (PostgreSQL's GIN) always say no."""
+        return False
+
+    def refresh_search_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild derived search structures after large ingests (searches stay correct without it, only slower);
+        returns how many were rebuilt. Nothing to do by default."""
+        return 0
+
     @abstractmethod
     def candidates_sharing_terms(self, terms: Sequence[str], exclude: Sequence[str], limit: int) -> list[Article]:
         """Articles whose text holds any of ``terms``, best BM25 first: the candidate set for similarity ranking."""
@@ -291,6 +322,24 @@ class Store(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # -- embeddings (semantic.py): optional, so a store without them says so instead of failing to instantiate ---
+    def save_embeddings(self, records: Sequence[EmbeddingRecord]) -> None:
+        """Insert or replace these article vectors in one transaction."""
+        raise StoreError(f"{type(self).__name__} does not keep embeddings")
+
+    def embeddings_after(self, model: str, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        """(position, article id, vector bytes) of the model's vectors saved after ``position``, in position order:
+        a vector saved again gets a new position, so a reader keeping a copy can catch up incrementally."""
+        raise StoreError(f"{type(self).__name__} does not keep embeddings")
+
+    def embedding_hashes(self, model: str, article_ids: Sequence[str]) -> dict[str, str]:
+        """article id -> text fingerprint, for those of ``article_ids`` that have a vector of ``model``."""
+        raise StoreError(f"{type(self).__name__} does not keep embeddings")
+
+    def articles_without_embedding(self, model: str) -> list[str]:
+        """Ids of canonical articles with no vector of ``model``, in ingest order (what ``newsloom embed`` fills)."""
+        raise StoreError(f"{type(self).__name__} does not keep embeddings")
 
     # -- subscriptions (subscriptions.py): who follows what, and what each webhook was sent ------------------------
     @abstractmethod

@@ -11,7 +11,7 @@ from datetime import date
 
 from ..search import Query
 
-__all__ = ["filter_conditions", "like_escaped", "entity_boost_names"]
+__all__ = ["filter_conditions", "like_escaped", "entity_boost_names", "has_indexed_filter", "estimated_matches"]
 
 
 def like_escaped(value: str) -> str:
@@ -57,6 +57,22 @@ def filter_conditions(query: Query, placeholder: str) -> tuple[list[str], list[o
     return conditions, params
 
 
+def has_indexed_filter(query: Query) -> bool:
+    """Whether an index narrows the query's filters (entity, site, story, date range) before any text is scored.
+    Author and language filters are not indexed (substring and prefix matches), so they only ever check rows."""
+    filters = query.filters
+    return bool(filters.entities or filters.sites or filters.stories or filters.after or filters.before)
+
+
+def estimated_matches(query: Query, document_frequency: dict[str, int]) -> int:
+    """An upper bound of the articles the query's words match, from each token's document frequency: clauses are
+    ANDed (the smallest bounds them), alternatives ORed (they add up), a phrase is bounded by its rarest word."""
+    def term_bound(tokens: tuple[str, ...]) -> int:
+        return min(document_frequency.get(token, 0) for token in tokens)
+
+    return min(sum(term_bound(term.tokens) for term in clause) for clause in query.clauses)
+
+
 def _day(day: date) -> str:
     return day.isoformat()
 
@@ -75,6 +91,15 @@ def entity_boost_names(query: Query) -> list[str]:
 ENTITY_BOOST = 0.5
 ENTITY_BOOST_WINDOW = 200
 _SNIPPET_WORDS = 32
+
+# Query plans (SQLite): BM25 costs about 2 microseconds per matching article, so a query matching more than
+# EXACT_MATCH_LIMIT articles is not scored in full. For a word in at least TOP_DOCS_MIN_DOCS articles the store
+# keeps its TOP_DOCS_PER_TERM best-scoring articles (refresh_search_index); a one-word query ranks those plus the
+# articles added or changed since. That is the full ranking's head (BM25 drifts a little as the corpus grows between
+# refreshes) when enough listed articles pass the filters; otherwise the store scores every match after all.
+EXACT_MATCH_LIMIT = 10_000
+TOP_DOCS_MIN_DOCS = 10_000
+TOP_DOCS_PER_TERM = 4_000
 
 
 def opening_words(body: str, words: int = _SNIPPET_WORDS) -> str:

@@ -28,6 +28,7 @@ from .base import (
     BatchExtras,
     DeliveryLogEntry,
     DeliveryRecord,
+    EmbeddingRecord,
     EntityCount,
     FacetCount,
     SearchFacets,
@@ -212,7 +213,42 @@ POSTGRES_MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX subscription_delivery_log_subscription ON subscription_delivery_log (subscription_id, id);
         """),
+    # Vectors of the semantic extra (newsloom.semantic); position is what readers catch up from (renewed on update).
+    ("0007_embeddings", """
+        CREATE TABLE article_embeddings (
+            article_id TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BYTEA NOT NULL,
+            text_hash TEXT NOT NULL,
+            position BIGSERIAL NOT NULL
+        );
+        CREATE INDEX article_embeddings_position ON article_embeddings (model, position);
+        """),
+    # Ids of stories merged into another, so that an absorbed story's links keep working (followed by get_story).
+    ("0008_story_redirects", """
+        CREATE TABLE story_redirects (
+            id TEXT PRIMARY KEY,
+            merged_into TEXT NOT NULL
+        );
+        CREATE INDEX story_redirects_target ON story_redirects (merged_into);
+        """),
 ]
+
+
+def _insert_embeddings(db: Any, records: Sequence[EmbeddingRecord]) -> None:
+    # In id order, so two workers saving overlapping batches cannot deadlock; an update takes a new position so
+    # readers catching up by position see it.
+    if not records:
+        return
+    with db.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO article_embeddings (article_id, model, dim, vector, text_hash) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (article_id) DO UPDATE SET model = EXCLUDED.model, dim = EXCLUDED.dim, "
+            "vector = EXCLUDED.vector, text_hash = EXCLUDED.text_hash, "
+            "position = nextval(pg_get_serial_sequence('article_embeddings', 'position'))",
+            [(r.article_id, r.model, r.dim, r.vector, r.text_hash) for r in sorted(records, key=lambda r: r.article_id)],
+        )
 
 
 def _lexeme(token: str) -> str:
@@ -401,6 +437,11 @@ class PostgresStore(SharedQueries, Store):
             for absorbed, survivor in extras.merged_stories.items():
                 db.execute("UPDATE articles SET story_id = %s WHERE story_id = %s", (survivor, absorbed))
                 db.execute("DELETE FROM stories WHERE id = %s", (absorbed,))
+                # Old links to the absorbed story (and to stories it absorbed before) lead to the survivor.
+                db.execute("UPDATE story_redirects SET merged_into = %s WHERE merged_into = %s", (survivor, absorbed))
+                db.execute("DELETE FROM story_redirects WHERE id = %s", (absorbed,))
+                db.execute("INSERT INTO story_redirects (id, merged_into) VALUES (%s, %s)", (absorbed, survivor))
+            _insert_embeddings(db, extras.embeddings)
             return result
 
         return self._write(apply)
@@ -597,6 +638,36 @@ class PostgresStore(SharedQueries, Store):
 
     def article_count(self) -> int:
         return self._read("SELECT count(*) AS n FROM articles")[0]["n"]
+
+    # -- embeddings (semantic.py) -----------------------------------------------------------------------------
+    def save_embeddings(self, records: Sequence[EmbeddingRecord]) -> None:
+        if records:
+            self._write(lambda db: _insert_embeddings(db, records))
+
+    def embeddings_after(self, model: str, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        rows = self._read(
+            "SELECT position, article_id, vector FROM article_embeddings WHERE model = %s AND position > %s "
+            "ORDER BY position LIMIT %s",
+            (model, position, limit),
+        )
+        return [(row["position"], row["article_id"], bytes(row["vector"])) for row in rows]
+
+    def embedding_hashes(self, model: str, article_ids: Sequence[str]) -> dict[str, str]:
+        if not article_ids:
+            return {}
+        rows = self._read(
+            "SELECT article_id, text_hash FROM article_embeddings WHERE model = %s AND article_id = ANY(%s)",
+            (model, list(dict.fromkeys(article_ids))),
+        )
+        return {row["article_id"]: row["text_hash"] for row in rows}
+
+    def articles_without_embedding(self, model: str) -> list[str]:
+        rows = self._read(
+            "SELECT a.id FROM articles a LEFT JOIN article_embeddings e ON e.article_id = a.id AND e.model = %s "
+            "WHERE a.duplicate_of IS NULL AND e.article_id IS NULL ORDER BY a.rowid",
+            (model,),
+        )
+        return [row["id"] for row in rows]
 
     # -- subscriptions ----------------------------------------------------------------------------------------
     def save_subscription(self, subscription: SubscriptionRecord) -> None:

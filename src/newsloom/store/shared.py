@@ -66,10 +66,21 @@ class SharedQueries:
 
     # -- stories ----------------------------------------------------------------------------------------------
     def get_story(self, story_id: str) -> StoryRow:
+        """The story, or for the id of a story merged into another, the story it was merged into
+        (the returned row's id then differs from ``story_id``: callers may redirect to it)."""
         rows = self._query(f"SELECT {_STORY_COLUMNS} FROM stories s WHERE s.id = ?", (story_id,))
+        if not rows:
+            survivor = self.story_merged_into(story_id)
+            if survivor is not None:
+                rows = self._query(f"SELECT {_STORY_COLUMNS} FROM stories s WHERE s.id = ?", (survivor,))
         if not rows:
             raise NotFoundError(f"no story with id {story_id!r}")
         return _story_from_row(rows[0])
+
+    def story_merged_into(self, story_id: str) -> str | None:
+        """The id of the story that absorbed ``story_id``, or None if it was never merged."""
+        rows = self._query("SELECT merged_into FROM story_redirects WHERE id = ?", (story_id,))
+        return rows[0]["merged_into"] if rows else None
 
     def top_stories(self, limit: int = 20, since: datetime | None = None) -> list[StoryRow]:
         where, params = ("WHERE s.last_seen >= ?", [iso(since)]) if since else ("", [])
@@ -81,6 +92,7 @@ class SharedQueries:
         return [_story_from_row(row) for row in rows]
 
     def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
+        story_id = self.story_merged_into(story_id) or story_id
         rows = self._query(
             f"SELECT {_COLUMNS} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
             "ORDER BY sort_time, rowid LIMIT ?",

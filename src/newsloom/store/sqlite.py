@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import MigrationError, NotFoundError, QueryError, StoreError
 from ..model import Article
@@ -22,6 +23,7 @@ from .base import (
     BatchExtras,
     DeliveryLogEntry,
     DeliveryRecord,
+    EmbeddingRecord,
     EntityCount,
     FacetCount,
     SearchFacets,
@@ -34,8 +36,13 @@ from .base import (
 from .filters import (
     ENTITY_BOOST,
     ENTITY_BOOST_WINDOW,
+    EXACT_MATCH_LIMIT,
+    TOP_DOCS_MIN_DOCS,
+    TOP_DOCS_PER_TERM,
     entity_boost_names,
+    estimated_matches,
     filter_conditions,
+    has_indexed_filter,
     like_escaped,
 )
 from .filters import opening_words as _opening_words
@@ -57,6 +64,8 @@ from .rows import row_to_article as _row_to_article
 from .shared import SharedQueries
 
 __all__ = ["SQLiteStore", "MIGRATIONS", "MATCH_START", "MATCH_END"]
+
+T = TypeVar("T")
 
 # Snippet markers around matched terms: control characters never survive extraction, so they cannot be forged by
 # page text; the web layer escapes the snippet and then turns them into <mark>.
@@ -220,7 +229,65 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         CREATE INDEX subscription_delivery_log_subscription ON subscription_delivery_log (subscription_id, id);
         """),
+    # Search at a million articles: for each frequent word, its best-scoring articles (score = -bm25 of the word
+    # alone, as search ranks), filled by refresh_search_index(). Articles whose text changed since, or that reuse a
+    # listed rowid, are recorded in search_changed and ranked live, so a list is never trusted for them.
+    # articles_duplicates and articles_search_filters check ranked rowids (duplicate? passes the filters?) without
+    # reading article rows, whose later columns (duplicate_of, sort_time) sit after the body, often on overflow pages;
+    # article_entities_name_article gives an entity's article ids without reading entity rows.
+    ("0006_search_indexes", """
+        CREATE INDEX articles_duplicates ON articles (rowid) WHERE duplicate_of IS NOT NULL;
+        CREATE INDEX article_entities_name_article ON article_entities (name, article_id);
+        CREATE INDEX articles_search_filters ON articles (
+            rowid, duplicate_of, site, language, author, story_id, sort_time, id
+        );
+        CREATE TABLE search_top_terms (
+            term TEXT PRIMARY KEY,
+            docs INTEGER NOT NULL,  -- articles matching the word when its list was built
+            built_through INTEGER NOT NULL,
+            built_at TEXT NOT NULL
+        );
+        CREATE INDEX search_top_terms_built ON search_top_terms (built_through);
+        CREATE TABLE search_top_docs (
+            term TEXT NOT NULL,
+            score REAL NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (term, score DESC, position)
+        ) WITHOUT ROWID;
+        CREATE TABLE search_changed (position INTEGER PRIMARY KEY);
+        CREATE TRIGGER search_changed_update AFTER UPDATE OF title, body ON articles BEGIN
+            INSERT OR IGNORE INTO search_changed (position) VALUES (new.rowid);
+        END;
+        CREATE TRIGGER search_changed_delete AFTER DELETE ON articles BEGIN
+            INSERT OR IGNORE INTO search_changed (position) VALUES (old.rowid);
+        END;
+        CREATE TRIGGER search_changed_reused AFTER INSERT ON articles
+        WHEN new.rowid <= (SELECT coalesce(max(built_through), 0) FROM search_top_terms) BEGIN
+            INSERT OR IGNORE INTO search_changed (position) VALUES (new.rowid);
+        END;
+        """),
+    # Vectors of the semantic extra (newsloom.semantic); rowid is the position readers catch up from.
+    ("0007_embeddings", """
+        CREATE TABLE article_embeddings (
+            article_id TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            text_hash TEXT NOT NULL
+        );
+        """),
+    # Ids of stories merged into another, so that an absorbed story's links keep working (followed by get_story).
+    ("0008_story_redirects", """
+        CREATE TABLE story_redirects (
+            id TEXT PRIMARY KEY,
+            merged_into TEXT NOT NULL
+        );
+        CREATE INDEX story_redirects_target ON story_redirects (merged_into);
+        """),
 ]
+
+
+_MMAP_BYTES = 1 << 30  # address space, not memory: pages are read in on demand and shared between connections
 
 
 class SQLiteStore(SharedQueries, Store):
@@ -257,6 +324,9 @@ class SQLiteStore(SharedQueries, Store):
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path!r} is not a newsloom SQLite database: {exc}") from exc
             connection.execute("PRAGMA synchronous = NORMAL")
+            # Reads through a memory map share the OS page cache across connections instead of a system call per
+            # page; it matters once the index outgrows SQLite's 2 MB default cache (p95 -20% at 1M articles).
+            connection.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         with self._connections_lock:
             self._connections.append(connection)
         return connection
@@ -406,6 +476,11 @@ class SQLiteStore(SharedQueries, Store):
             for absorbed, survivor in extras.merged_stories.items():
                 db.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (survivor, absorbed))
                 db.execute("DELETE FROM stories WHERE id = ?", (absorbed,))
+                # Old links to the absorbed story (and to stories it absorbed before) lead to the survivor.
+                db.execute("UPDATE story_redirects SET merged_into = ? WHERE merged_into = ?", (survivor, absorbed))
+                db.execute("DELETE FROM story_redirects WHERE id = ?", (absorbed,))
+                db.execute("INSERT INTO story_redirects (id, merged_into) VALUES (?, ?)", (absorbed, survivor))
+            _insert_embeddings(db, extras.embeddings)
             return result
 
         return self._write(apply)  # type: ignore[return-value]
@@ -453,13 +528,28 @@ class SQLiteStore(SharedQueries, Store):
         except StoreError as exc:
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
 
-    def _matching(self, parsed: Query) -> tuple[str, list[object]]:
-        """FROM and WHERE of the query's canonical matches (alias ``a``), and their parameters."""
+    def _matching(self, parsed: Query, *, walk_by_date: bool = False) -> tuple[str, list[object]]:
+        """FROM and WHERE of the query's canonical matches (alias ``a``), and their parameters. ``walk_by_date``
+        reads articles (by an index on time or a filter) and tests each against the match set ("+" keeps the
+        planner from fetching every match by rowid instead)."""
         conditions, params = filter_conditions(parsed, "?")
         match = fts5_match(parsed)
-        if match is not None:
+        if match is not None and walk_by_date:
+            source = "FROM articles a WHERE +a.rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+            params = [match, *params]
+        elif match is not None:
             source = "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid WHERE articles_fts MATCH ?"
             params = [match, *params]
+        elif parsed.filters.entities:
+            # From the entity's articles to their rowids and on to the covering filter index: every condition and the
+            # sort key are read from the index, not from article rows (sort_time lies after the body).
+            source = ("FROM articles a INDEXED BY articles_search_filters WHERE a.rowid IN (SELECT x.rowid FROM articles x "
+                      "WHERE x.id IN (SELECT e.article_id FROM article_entities e WHERE e.name = ?))")
+            params = [parsed.filters.entities[0], *params]
+            excluded = fts5_excluded(parsed)
+            if excluded is not None:
+                conditions.append("a.rowid NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+                params.append(excluded)
         else:
             source = "FROM articles a WHERE 1 = 1"
             excluded = fts5_excluded(parsed)
@@ -472,7 +562,10 @@ class SQLiteStore(SharedQueries, Store):
         return source + where, params
 
     def _search_by_date(self, parsed: Query, limit: int, offset: int) -> list[SearchHit]:
-        source, params = self._matching(parsed)
+        # Many matches: walk the articles newest first and keep those in the match set (found within a few rows);
+        # few matches: read them all and sort. Crossover where both read about as many rows: matches^2 ~ articles * k.
+        walk = parsed.has_words and self._estimated_matches(parsed) ** 2 > self._last_position() * (offset + limit)
+        source, params = self._matching(parsed, walk_by_date=walk)
         rows = self._read(
             f"SELECT a.rowid AS position, 0.0 AS score {source} ORDER BY a.sort_time DESC, a.rowid DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
@@ -482,17 +575,171 @@ class SQLiteStore(SharedQueries, Store):
     def _search_by_relevance(self, parsed: Query, limit: int, offset: int) -> list[SearchHit]:
         # BM25 (title weighs 10x the body) picks a window of the best matches; within it, articles mentioning an
         # entity the query names ("netanyahu", "benjamin netanyahu") move up. A window keeps the boost's cost fixed.
-        source, params = self._matching(parsed)
         window = max(ENTITY_BOOST_WINDOW, offset + limit)
-        ranked = self._read(
-            f"SELECT a.rowid AS position, -bm25(articles_fts, 10.0, 1.0) AS score {source} ORDER BY 2 DESC LIMIT ?",
-            [*params, window],
-        )
-        scores = {row[0]: row[1] for row in ranked}
+        match = fts5_match(parsed)
+        assert match is not None
+        # A word's list serves broad filters (dates, language, author); under a site, entity or story filter too few
+        # listed articles pass (a list is ~0.4% of a frequent word's matches), so the filter's index goes first.
+        narrow = parsed.filters.sites or parsed.filters.entities or parsed.filters.stories
+        listed = self._best_from_top_docs(parsed, match, window) if self._matches_many(parsed) and not narrow else None
+        ranked, floor = listed or (self._best_by_scoring(parsed, match, window), float("-inf"))
+        order, scores = self._boosted(parsed, ranked, offset, limit)
+        # From a stored list, the window may lack articles that pass the filters but were not listed; each scores at
+        # most the floor, boosted at most (1 + ENTITY_BOOST) times: below the page's last score, they change nothing.
+        if floor > float("-inf") and len(ranked) < window and (
+                len(order) < limit or scores[order[-1]] < (1.0 + ENTITY_BOOST) * floor):
+            order, scores = self._boosted(parsed, self._best_by_scoring(parsed, match, window), offset, limit)
+        return self._hits(parsed, [(position, scores[position]) for position in order])
+
+    def _boosted(self, parsed: Query, ranked: list[tuple[int, float]], offset: int,
+                 limit: int) -> tuple[list[int], dict[int, float]]:
+        scores = dict(ranked)
         for position in self._mentioning_named_entities(parsed, list(scores)):
             scores[position] *= 1.0 + ENTITY_BOOST
-        order = sorted(scores, key=lambda position: -scores[position])[offset : offset + limit]
-        return self._hits(parsed, [(position, scores[position]) for position in order])
+        return sorted(scores, key=lambda position: -scores[position])[offset : offset + limit], scores
+
+    def _matches_many(self, parsed: Query) -> bool:
+        return self._estimated_matches(parsed) > EXACT_MATCH_LIMIT
+
+    def _best_by_scoring(self, parsed: Query, match: str, wanted: int) -> list[tuple[int, float]]:
+        """The ``wanted`` best-scoring canonical matches that pass the filters, as (rowid, score), best first."""
+        # A selective filter narrows first whatever the words: otherwise the window would widen to every match.
+        filter_first = has_indexed_filter(parsed)
+        # Ranked inside FTS5 alone; article rows are read only for the window, to drop duplicates and check filters.
+        # With filter_first, an index narrows the rows to score (site, entity, story, dates) before BM25 runs; "+"
+        # keeps that set a membership test, since a rowid handed to FTS5 one by one costs a doclist seek each.
+        restrict, params = "", [match]
+        if filter_first:
+            conditions, filter_params = filter_conditions(parsed, "?")
+            restrict = f" AND +rowid IN (SELECT a.rowid FROM articles a WHERE {' AND '.join(conditions)})"
+            params += filter_params
+        # BM25 scores every match whatever the LIMIT, so a second pass would score them all again: the window leaves
+        # room for duplicates, and with an unindexed filter (author, language; any share may pass) it is every match.
+        window = 2 * wanted if filter_first or not parsed.filters else -1
+        while True:
+            rows = self._read(
+                f"SELECT rowid, -bm25(articles_fts, 10.0, 1.0) FROM articles_fts WHERE articles_fts MATCH ?{restrict} "
+                "ORDER BY 2 DESC LIMIT ?",
+                [*params, window],
+            )
+            kept = self._passing(parsed, [(row[0], row[1]) for row in rows], wanted, check_filters=not filter_first)
+            if len(kept) >= wanted or len(rows) < window or window < 0:
+                return kept
+            window = max(window * 4, window * wanted * 2 // max(len(kept), 1))
+
+    def _best_from_top_docs(self, parsed: Query, match: str,
+                            wanted: int) -> tuple[list[tuple[int, float]], float] | None:
+        """A one-word query's best matches from the word's stored best-scoring articles, plus the articles added or
+        changed since (scored live), and the floor no unlisted article scores above. Fewer than ``wanted`` when too
+        few listed articles pass the filters (the caller decides if that is enough); None when the word has no list."""
+        if len(parsed.clauses) != 1 or len(parsed.clauses[0]) != 1 or parsed.clauses[0][0].is_phrase:
+            return None
+        word = parsed.clauses[0][0].tokens[0]
+        built = self._read("SELECT built_through, docs FROM search_top_terms WHERE term = ?", [word])
+        if not built:
+            return None
+        changed = {row[0] for row in self._read("SELECT position FROM search_changed")}
+        listed = self._read("SELECT position, score FROM search_top_docs WHERE term = ? ORDER BY score DESC", [word])
+        # An unlisted article scores at most the list's last score, unless the list held every match.
+        floor = listed[-1][1] if listed and len(listed) < built[0][1] else float("-inf")
+        scores = {row[0]: row[1] for row in listed if row[0] not in changed}
+        live = "SELECT rowid, -bm25(articles_fts, 10.0, 1.0) FROM articles_fts WHERE articles_fts MATCH ?"
+        fresh = self._read(f"{live} AND rowid > ?", [match, built[0][0]])
+        if changed:
+            fresh += self._read(f"{live} AND +rowid IN (SELECT position FROM search_changed)", [match])
+        scores.update((row[0], row[1]) for row in fresh)
+        excluded = fts5_excluded(parsed)
+        if excluded is not None and scores:
+            for chunk in _chunks(list(scores), 5000):
+                for row in self._read(f"SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+                                      f"AND +rowid IN ({', '.join('?' * len(chunk))})", [excluded, *chunk]):
+                    del scores[row[0]]
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        # Only articles scoring at least the floor are surely ahead of every unlisted one.
+        return [(position, score) for position, score in self._passing(parsed, ranked, wanted)
+                if score >= floor], floor
+
+    def _passing(self, parsed: Query, ranked: list[tuple[int, float]], wanted: int, *,
+                 check_filters: bool = True) -> list[tuple[int, float]]:
+        """The first ``wanted`` of ``ranked`` (rowid, score) that are canonical articles passing the filters."""
+        conditions, params = filter_conditions(parsed, "?") if check_filters else ([], [])
+        kept: list[tuple[int, float]] = []
+        for chunk in _chunks(ranked, max(2 * wanted, 500)):
+            positions = [position for position, _ in chunk]
+            marks = ", ".join("?" * len(positions))
+            if conditions:
+                where = " AND ".join([f"a.rowid IN ({marks})", "a.duplicate_of IS NULL", *conditions])
+                passing = {row[0] for row in self._read(
+                    f"SELECT a.rowid FROM articles a INDEXED BY articles_search_filters WHERE {where}",
+                    [*positions, *params])}
+            else:  # ranked rowids are live articles (full-text matches, or listed and not changed since)
+                duplicates = {row[0] for row in self._read(
+                    "SELECT rowid FROM articles INDEXED BY articles_duplicates "
+                    f"WHERE duplicate_of IS NOT NULL AND rowid IN ({marks})", positions)}
+                passing = set(positions) - duplicates
+            kept += [(position, score) for position, score in chunk if position in passing]
+            if len(kept) >= wanted:
+                break
+        return kept[:wanted]
+
+    def _estimated_matches(self, parsed: Query) -> int:
+        if not parsed.has_words:
+            return 0
+        tokens = {token for clause in parsed.clauses for term in clause for token in term.tokens}
+        frequencies = {}
+        for token in tokens:  # one lookup each: fts5vocab seeks an equality on term, but scans for IN (...)
+            row = self._read("SELECT doc FROM articles_vocab WHERE term = ?", [token])
+            frequencies[token] = row[0][0] if row else 0
+        return estimated_matches(parsed, frequencies)
+
+    def _last_position(self) -> int:
+        return self._read("SELECT coalesce(max(rowid), 0) FROM articles")[0][0]
+
+    def search_index_stale(self, min_docs: int = TOP_DOCS_MIN_DOCS) -> bool:
+        """True once the articles added since the last refresh reach a tenth of those it covered (and at least
+        half of ``min_docs``), or, before any refresh, once the store is big enough for a word to need a list."""
+        newest, built_through = self._read(
+            "SELECT (SELECT coalesce(max(rowid), 0) FROM articles), (SELECT max(built_through) FROM search_top_terms)"
+        )[0]
+        if built_through is None:
+            return newest >= min_docs
+        return newest - built_through >= max(min_docs // 2, built_through // 10)
+
+    def refresh_search_index(self, progress: Callable[[int, int], None] | None = None, *,
+                             min_docs: int = TOP_DOCS_MIN_DOCS, per_term: int = TOP_DOCS_PER_TERM) -> int:
+        """Rebuild the stored best-scoring articles of every word found in at least ``min_docs`` articles, which
+        one-word searches of frequent words rank instead of every match; returns how many words have a list. Run
+        it after large ingests: articles added since are still found (they are ranked live), only more slowly."""
+        terms = [(row[0], row[1]) for row in self._read("SELECT term, doc FROM articles_vocab WHERE doc >= ?",
+                                                         [min_docs])]
+
+        def clear(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM search_changed")  # every list is rebuilt below, from the text as it is now
+            db.execute("DELETE FROM search_top_terms")
+            db.execute("DELETE FROM search_top_docs")
+
+        self._write(clear)
+        now = datetime.now(timezone.utc).isoformat()
+        done = 0
+        for chunk in _chunks(terms, 50):  # short write transactions, so an ingest never waits long on a refresh
+            def rebuild(db: sqlite3.Connection, chunk: list[tuple[str, int]] = chunk) -> None:
+                built_through = db.execute("SELECT coalesce(max(rowid), 0) FROM articles").fetchone()[0]
+                for term, docs in chunk:
+                    rows = db.execute(
+                        "SELECT rowid, -bm25(articles_fts, 10.0, 1.0) FROM articles_fts WHERE articles_fts MATCH ? "
+                        "ORDER BY 2 DESC LIMIT ?", ['"' + term.replace('"', '""') + '"', per_term]).fetchall()
+                    db.executemany("INSERT INTO search_top_docs (term, score, position) VALUES (?, ?, ?)",
+                                   [(term, score, position) for position, score in rows])
+                    # A short list holds every match; a full one is marked as cut even if the count read earlier is old.
+                    matches = len(rows) if len(rows) < per_term else max(docs, len(rows) + 1)
+                    db.execute("INSERT INTO search_top_terms (term, docs, built_through, built_at) VALUES (?, ?, ?, ?)",
+                               (term, matches, built_through, now))
+
+            self._write(rebuild)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(terms))
+        return len(terms)
 
     def _mentioning_named_entities(self, parsed: Query, positions: list[int]) -> set[int]:
         names = entity_boost_names(parsed)
@@ -500,7 +747,8 @@ class SQLiteStore(SharedQueries, Store):
             return set()
         named = " OR ".join(["lower(e.name) = ? OR lower(e.name) LIKE ? ESCAPE '\\'"] * len(names))
         rows = self._read(
-            f"SELECT DISTINCT a.rowid FROM articles a JOIN article_entities e ON e.article_id = a.id "
+            # CROSS JOIN: from the few ranked articles to their entities, never a scan of every entity row.
+            f"SELECT DISTINCT a.rowid FROM articles a CROSS JOIN article_entities e ON e.article_id = a.id "
             f"WHERE a.rowid IN ({', '.join('?' * len(positions))}) AND ({named})",
             [*positions, *(v for name in names for v in (name, "% " + like_escaped(name)))],
         )
@@ -623,6 +871,39 @@ class SQLiteStore(SharedQueries, Store):
         self._write(lambda db: db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"))
         return result
 
+    # -- embeddings (semantic.py) -----------------------------------------------------------------------------
+    def save_embeddings(self, records: Sequence[EmbeddingRecord]) -> None:
+        if records:
+            self._write(lambda db: _insert_embeddings(db, records))
+
+    def embeddings_after(self, model: str, position: int, limit: int) -> list[tuple[int, str, bytes]]:
+        rows = self._read(
+            "SELECT rowid, article_id, vector FROM article_embeddings WHERE rowid > ? AND model = ? ORDER BY rowid LIMIT ?",
+            (position, model, limit),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    def embedding_hashes(self, model: str, article_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(article_ids))
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            rows = self._read(
+                f"SELECT article_id, text_hash FROM article_embeddings WHERE model = ? "
+                f"AND article_id IN ({', '.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
+    def articles_without_embedding(self, model: str) -> list[str]:
+        rows = self._read(
+            "SELECT a.id FROM articles a LEFT JOIN article_embeddings e ON e.article_id = a.id AND e.model = ? "
+            "WHERE a.duplicate_of IS NULL AND e.article_id IS NULL ORDER BY a.rowid",
+            (model,),
+        )
+        return [row[0] for row in rows]
+
     # -- subscriptions ----------------------------------------------------------------------------------------
     def save_subscription(self, subscription: SubscriptionRecord) -> None:
         columns = ", ".join(SUBSCRIPTION_COLUMNS)
@@ -727,6 +1008,18 @@ class SQLiteStore(SharedQueries, Store):
                     pass
             self._connections.clear()
         self._local = threading.local()
+
+
+def _insert_embeddings(db: sqlite3.Connection, records: Sequence[EmbeddingRecord]) -> None:
+    # REPLACE deletes and re-inserts, so a vector saved again gets a new rowid: readers catching up by rowid see it.
+    db.executemany(
+        "INSERT OR REPLACE INTO article_embeddings (article_id, model, dim, vector, text_hash) VALUES (?, ?, ?, ?, ?)",
+        [(r.article_id, r.model, r.dim, r.vector, r.text_hash) for r in records],
+    )
+
+
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _split_sql(script: str) -> list[str]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from ..related import RelatedArticle
+from ..semantic import search_articles
 from ..store.base import EntityCount, Store, StoryRow
 from . import stories as story_views
 from .present import entity_type_label, highlight_snippet, iso_date, plain_snippet
@@ -264,9 +265,12 @@ def search(
     q: str = Query(..., max_length=1000, description=_QUERY_HELP),
     limit: int = Query(20, ge=1, le=100),
     offset: int = Query(0, ge=0, le=1_000_000),
+    mode: Literal["keyword", "semantic", "hybrid"] = Query(
+        "keyword", description="keyword: full-text; semantic: by meaning (article embeddings); hybrid: both, fused by "
+                               "reciprocal rank. semantic and hybrid need the semantic extra (501 without it)"),
 ) -> SearchOut:
     """Best first; duplicates left out. A malformed query is a 400 with the position of the problem."""
-    hits = _store(request).search(q, limit=limit, offset=offset)
+    hits = search_articles(_store(request), q, mode=mode, limit=limit, offset=offset)
     return SearchOut(
         query=q,
         limit=limit,

@@ -30,6 +30,7 @@ from ..feeds import AtomFeed, feed_url_in_format, render_feed
 from .conditional import conditional_response
 from ..model import Article
 from ..related import tokenize
+from ..semantic import SEARCH_MODES, search_articles, semantic_ready
 from ..store.base import ArticleCount, EntityCount, SearchFacets, Store
 from . import present
 from . import stories as story_views
@@ -263,15 +264,19 @@ def _facet_groups(query: str, facets: SearchFacets) -> list[dict[str, Any]]:
 
 @router.api_route("/search", name="search_page", methods=_READ_METHODS, response_class=HTMLResponse)
 def search_page(
-    request: Request, q: str = Query("", max_length=1000), page: int = Query(1, ge=1, le=10_000)
+    request: Request, q: str = Query("", max_length=1000), page: int = Query(1, ge=1, le=10_000),
+    mode: str = Query("keyword", max_length=20),
 ) -> HTMLResponse:
     query = q.strip()
+    # The keyword/semantic/hybrid switch is shown only where semantic search can run (extra installed, vectors stored).
+    modes = SEARCH_MODES if semantic_ready(_store(request)) else ()
+    mode = mode if mode in modes else "keyword"
     context: dict[str, Any] = {"query": query, "hits": [], "page": page, "has_next": False, "error": None,
-                               "facet_groups": []}
+                               "facet_groups": [], "modes": modes, "mode": mode}
     if not query:
         return _render(request, "search.html", context)
     try:
-        hits = _store(request).search(query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        hits = search_articles(_store(request), query, mode=mode, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         facets = _store(request).search_facets(query, limit=FACET_SIZE) if hits else None
     except QueryError as exc:
         context["error"] = str(exc)
@@ -398,9 +403,11 @@ def _entity_links(store: Store, names: list[str]) -> list[dict[str, Any]]:
 
 
 @router.api_route("/stories/{story_id}", name="story_page", methods=_READ_METHODS, response_class=HTMLResponse)
-def story_page(request: Request, story_id: str) -> HTMLResponse:
+def story_page(request: Request, story_id: str) -> Response:
     store = _store(request)
     story = store.get_story(story_id)
+    if story.id != story_id:  # merged into another story: old links move there for good
+        return RedirectResponse(_url(request, "story_page", story_id=story.id), status_code=301)
     articles = store.story_articles(story.id, limit=STORY_PAGE_ARTICLES)
     lead = story_views.lead_article(story, articles)
     chart, chart_summary = story_views.story_chart(story)
