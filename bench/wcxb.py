@@ -6,6 +6,8 @@
     .venv/bin/python bench/wcxb.py --limit 200     # the first N pages (quick look)
     .venv/bin/python bench/wcxb.py --no-anchors    # newsloom only (fast loop while editing)
     .venv/bin/python bench/wcxb.py --dump out.jsonl  # per-page figures of every system, for error analysis
+    .venv/bin/python bench/wcxb.py --no-anchors --types listing,product --half odd --anchors-from out.jsonl
+        # fast loop: some page types, every other page, the anchors' per-page F1 read from an earlier dump
 
 Data: ``../shared/data/extraction/wcxb-dev`` (1,497 pages of 7 page types, CC BY 4.0, Murrough Foley 2026).
 
@@ -349,6 +351,29 @@ def print_tables(results: list[dict], pages: list[Page]) -> None:
             print(f"  {r['system']:30} {r['ms_per_page']:8.2f} ms/page")
 
 
+def print_cached_anchors(ours: dict, pages: list[Page], dump: Path) -> None:
+    """Per-type body F1 of the anchors recorded in an earlier ``--dump`` run, on the same pages, next to ours
+    from this run (the anchors' text does not change between runs; ours does)."""
+    rows = {}
+    for line in dump.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        rows[row["file_id"]] = row
+    missing = sum(p.file_id not in rows for p in pages)
+    anchors = sorted({k for row in rows.values() for k, v in row.items() if isinstance(v, dict) and "f1" in v} - {"newsloom", "htmldate"})
+    keys = ["all", *[t for t in PAGE_TYPES if any(p.page_type == t for p in pages)]]
+    print(f"\nBody F1: ours (this run) vs anchors cached in {dump} ({missing} pages missing there)")
+    header = f"{'page type':14} {'pages':>5} {ours['system']:>10} " + " ".join(f"{a[:22]:>22}" for a in anchors)
+    print(header)
+    print("-" * len(header))
+    for key in keys:
+        chosen = [(i, p) for i, p in enumerate(pages) if key in ("all", p.page_type) and p.file_id in rows]
+        if not chosen:
+            continue
+        mine = sum(ours["per_page_f1"][i] for i, _ in chosen) / len(chosen)
+        theirs = [sum(rows[p.file_id][a]["f1"] for _, p in chosen) / len(chosen) for a in anchors]
+        print(f"{key:14} {len(chosen):5d} {mine:10.3f} " + " ".join(f"{t:22.3f}" for t in theirs))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -356,11 +381,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N pages (quick look)")
     parser.add_argument("--no-anchors", action="store_true", help="newsloom only")
     parser.add_argument("--dump", type=Path, help="write per-page outputs and scores of every system as JSON lines")
+    parser.add_argument("--types", help="only these page types, comma-separated (e.g. listing,documentation)")
+    parser.add_argument("--half", choices=("even", "odd"), help="only the pages at even or odd positions (by file id)")
+    parser.add_argument("--anchors-from", type=Path, help="a --dump file: print its anchors' F1 on the same pages")
     args = parser.parse_args(argv)
     if not (DATA / "metadata.json").exists():
         print(f"skipped: the WCXB data is not at {DATA}", file=sys.stderr)
         return 0
     pages = load_pages()
+    if args.half:
+        pages = pages[args.half == "odd" :: 2]
+    if args.types:
+        wanted = {t.strip() for t in args.types.split(",") if t.strip()}
+        unknown = wanted - set(PAGE_TYPES)
+        if unknown:
+            parser.error(f"unknown page types: {', '.join(sorted(unknown))} (known: {', '.join(PAGE_TYPES)})")
+        pages = [p for p in pages if p.page_type in wanted]
     if args.limit:
         pages = pages[: args.limit]
     notes: list[str] = []
@@ -417,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"benchmark": "WCXB dev", "pages": len(pages), "results": results, "notes": notes}, indent=2))
         return 0
     print_tables(results, pages)
+    if args.anchors_from:
+        print_cached_anchors(results[0], pages, args.anchors_from)
     for note in notes:
         print(f"note: {note}")
     return 0

@@ -14,7 +14,8 @@ container skips hidden and boilerplate subtrees (share bars, related links, ads)
 boilerplate-only lines.
 
 Hostile nesting: block elements nested deeper than ``MAX_NESTING_DEPTH`` are flattened by a linear pre-scan
-before parsing, since the tree builder's cost grows with the square of the depth.
+before parsing, since the tree builder's cost grows with the square of the depth; tables and blockquotes, whose
+whole text is read once per nesting level when blocks are scored, are flattened beyond ``MAX_TEXT_BLOCK_NESTING``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .dates import find_publication_date
 from .decode import decode_bytes
 from .metadata import PageMetadata, absolute_url, read_metadata
 
-__all__ = ["MAX_INPUT_BYTES", "MAX_NESTING_DEPTH", "extract_html", "extract_paragraphs"]
+__all__ = ["MAX_INPUT_BYTES", "MAX_NESTING_DEPTH", "MAX_TEXT_BLOCK_NESTING", "extract_html", "extract_paragraphs"]
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 # Block elements nested deeper than this are flattened before parsing: the HTML tree builder checks the
@@ -49,6 +50,11 @@ _STACK_SCANNING_TAG = re.compile(
 )
 _STACK_SCANNING_TAG_WHOLE = re.compile(_STACK_SCANNING_TAG.pattern + r"[^>]*>?", re.IGNORECASE)
 _DEPTH_STEP = {"": 1, "/": -1}
+# Tables and blockquotes nested deeper than this are flattened too: each cell or quote is scored with its whole
+# text, so a chain of N nested ones reads the innermost text N times (512 nested tables over 300 kB of text
+# took 20 s). Real pages nest them at most about 10 deep.
+MAX_TEXT_BLOCK_NESTING = 32
+_TEXT_BLOCK_TAG = re.compile(r"<(/?)(?:table|blockquote)(?=[\s/>])", re.IGNORECASE)
 # A page with at most this many tags is not scanned (the scan costs more than parsing it): even nested
 # all the way down, it parses in a tenth of a second.
 _UNSCANNED_TAGS = 4096
@@ -116,10 +122,15 @@ _BOILERPLATE_LINE = re.compile(
     r"this content is not available|supported by|image|photo|video|getty images|ap photo|you may also like|"
     r"you might also like|recommended|more from \w+|loading(?: content)?|tell us what you think|"
     r"this slideshow requires javascript|skip advert|scroll to continue with content|highlights|"
-    r"(?:\d+ )?comments?|leave a comment|add a comment|show comments|view comments)[\s.:!…]*$",
+    r"(?:\d+ )?comments?|leave a comment|add a comment|show comments|view comments|"
+    # Shop controls: buttons and stock labels, never a product's description.
+    r"add to (?:cart|bag|basket|wishlist|wish list)|buy now|buy it now|in stock|out of stock|sold out|quantity|"
+    r"qty|add to compare|write a review|notify me)[\s.:!…]*$",
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"[\s\u00a0\u200b\u2009\u202f\u3000]+")
+_NON_WORD = re.compile(r"[\W_]+")
+_MIN_SLUG_HYPHENS = 2  # an id of three words or more can be a heading's slug; shorter ones are class-like names
 _LINE_BREAK = "\x00"  # stands for <br> while text is assembled (input NULs are removed): source newlines are spaces
 _MIN_PARAGRAPH_CHARS = 25
 _CANDIDATES_TO_CHECK = 6
@@ -145,6 +156,8 @@ _MIN_PAGE_CHARS = 1000  # a landmark with less text than this is furniture whate
 # Below this share of the main region's text, the best container of a non-article page is one section of many.
 _SINGLE_CONTAINER_SHARE = 0.75
 _MIN_CARD_CHARS = 25
+_MIN_TITLE_LINK_CHARS = 25  # a link this long, most of its block's links, reads as a listed item's title
+_TITLE_LINK_SHARE = 0.5
 _RELATED_SELECTOR = ", ".join(
     f'[{attribute}*="{word}"]'
     for attribute in ("class", "id")
@@ -450,11 +463,12 @@ def _neutral_hint_words(path: Iterable[LexborNode]) -> frozenset[str]:
 
 
 class _Block:
-    __slots__ = ("in_link", "link_chars", "tag", "text")
+    __slots__ = ("in_link", "link_chars", "longest_link", "tag", "text")
 
-    def __init__(self, text: str, link_chars: int, tag: str, in_link: bool = False) -> None:
+    def __init__(self, text: str, link_chars: int, tag: str, in_link: bool = False, longest_link: int = 0) -> None:
         self.text = text
         self.link_chars = link_chars
+        self.longest_link = longest_link  # characters of the block's longest link: a listing item's title
         self.tag = tag
         self.in_link = in_link  # the whole block sits inside one link: a card (title, excerpt), not a menu item
 
@@ -471,7 +485,29 @@ def _skipped_in_body(
     if tag in skip_tags:
         return True
     attributes = node.attributes
-    return bool(attributes) and node is not root and (_is_hidden(attributes) or _is_boilerplate(attributes, neutral))
+    if not attributes or node is root:
+        return False
+    if _is_hidden(attributes):
+        return True
+    if not _is_boilerplate(attributes, neutral):
+        return False
+    if attributes.get("id") and _id_is_own_heading_slug(node, attributes["id"] or ""):
+        return _is_boilerplate({**attributes, "id": None}, neutral)
+    return True
+
+
+def _slug(text: str) -> str:
+    return _NON_WORD.sub("-", text.lower()).strip("-")
+
+
+def _id_is_own_heading_slug(node: LexborNode, node_id: str) -> bool:
+    """Documentation generators name a section after its heading ("real-time-processing"): such an id is the
+    heading's text, whose words ("time", "menu", "share") say nothing about the section being furniture."""
+    slug = _slug(node_id)
+    if slug.count("-") < _MIN_SLUG_HYPHENS:
+        return False
+    heading = node if node.tag in _HEADING_TAGS else node.css_first("h1, h2, h3, h4, h5, h6")
+    return heading is not None and _slug(heading.text()) == slug
 
 
 def _walk_blocks(
@@ -489,17 +525,21 @@ def _walk_blocks(
     pieces: list[str] = []
     link_chars = 0
     link_depth = 0
+    link_starts: list[int] = []  # link_chars where each open link began
+    longest_link = 0
     block_tags: list[str] = [root.tag or "div"]
     link_depth_at_block: list[int] = [0]
 
     def flush() -> None:
-        nonlocal link_chars
+        nonlocal link_chars, longest_link
         if pieces:
             text = _SPACE.sub(" ", "".join(pieces)).strip()
             pieces.clear()
             if text:
-                blocks.append(_Block(text, link_chars, block_tags[-1], link_depth_at_block[-1] > 0))
+                blocks.append(_Block(text, link_chars, block_tags[-1], link_depth_at_block[-1] > 0, longest_link))
         link_chars = 0
+        longest_link = 0
+        link_starts[:] = [0] * len(link_starts)
 
     stack: list[object] = [root]
     while stack:
@@ -507,6 +547,7 @@ def _walk_blocks(
         if type(item) is int:
             if item == _EXIT_LINK:
                 link_depth -= 1
+                longest_link = max(longest_link, link_chars - link_starts.pop())
             elif item == _EXIT_CELL:
                 pieces.append(" \t ")
             else:
@@ -534,8 +575,10 @@ def _walk_blocks(
             block_tags.append(tag)
             link_depth_at_block.append(link_depth)
             stack.append(_EXIT_BLOCK)
-        elif tag == "a":
+        elif tag == "a" and not (block_tags[-1] in _HEADING_TAGS and _is_in_page_link(node)):
+            # A heading that links to its own anchor (documentation tables of contents) is not navigation.
             link_depth += 1
+            link_starts.append(link_chars)
             stack.append(_EXIT_LINK)
         elif tag in _CELL_TAGS:
             stack.append(_EXIT_CELL)
@@ -544,6 +587,10 @@ def _walk_blocks(
         stack.extend(children)
     flush()
     return blocks
+
+
+def _is_in_page_link(node: LexborNode) -> bool:
+    return (node.attributes.get("href") or "").startswith("#")
 
 
 def _keep_block(block: _Block, cards: bool = False) -> bool:
@@ -555,6 +602,8 @@ def _keep_block(block: _Block, cards: bool = False) -> bool:
         return False
     if cards and block.in_link and length >= _MIN_CARD_CHARS:
         return True
+    if cards and block.longest_link >= _MIN_TITLE_LINK_CHARS and block.longest_link >= _TITLE_LINK_SHARE * block.link_chars:
+        return True  # one long link that most of the block's links are: an item's title (jobs, stories), not a menu
     density = block.link_chars / length if length else 1.0
     if density > 0.5 and block.tag != "p":
         return False
@@ -588,21 +637,33 @@ def _paragraphs_from(
 
 def extract_paragraphs(tree: LexborHTMLParser, title: str | None = None) -> list[str]:
     """The article body of an already parsed page, as paragraphs. The tree is modified (junk is stripped)."""
+    return _extract_body(tree, title).paragraphs
+
+
+@dataclass(slots=True)
+class _Body:
+    paragraphs: list[str]
+    protected: frozenset[int] = frozenset()  # the densest text and its ancestors: never skipped as furniture
+    neutral: frozenset[str] = frozenset()  # boilerplate words this page uses for content
+
+
+def _extract_body(tree: LexborHTMLParser, title: str | None) -> _Body:
     _open_noscript_content(tree)
     _open_landmarks_holding_the_page(tree)
     tree.strip_tags(_JUNK_TAGS, recursive=True)
     body = tree.body or tree.root
     if body is None:
-        return []
+        return _Body([])
     ranked, candidates = _score_candidates(body)
     if not ranked:
-        return _paragraphs_from([body], title)
+        return _Body(_paragraphs_from([body], title))
     best_text = candidates.get(_BEST_TEXT_KEY)
     if best_text is None:
-        return _paragraphs_from(_content_nodes(ranked[0], candidates), title)
+        return _Body(_paragraphs_from(_content_nodes(ranked[0], candidates), title))
     protected = frozenset({best_text.node.mem_id} | _ancestor_ids(best_text.node))
     neutral = _neutral_hint_words(_path_from(best_text.node, ranked[0].node))
-    return _paragraphs_from(_content_nodes(ranked[0], candidates), title, protected, neutral=neutral)
+    paragraphs = _paragraphs_from(_content_nodes(ranked[0], candidates), title, protected, neutral=neutral)
+    return _Body(paragraphs, protected, neutral)
 
 
 def _path_from(node: LexborNode, top: LexborNode) -> list[LexborNode]:
@@ -617,21 +678,25 @@ def _path_from(node: LexborNode, top: LexborNode) -> list[LexborNode]:
     return path
 
 
-def _whole_page_paragraphs(tree: LexborHTMLParser, title: str | None) -> list[str]:
+def _whole_page_paragraphs(
+    tree: LexborHTMLParser, title: str | None, protected: frozenset[int] = frozenset(), neutral: frozenset[str] = frozenset()
+) -> list[str]:
     """Every kept block of the page's main region (``<main>`` when it holds a good share of the text, else the
-    body), for pages whose content is spread over many sections: services, listings, products, shop grids."""
+    body), for pages whose content is spread over many sections: services, listings, products, shop grids.
+    The ``protected`` path down to the densest text is walked even when a class calls it furniture."""
     body = tree.body or tree.root
     if body is None:
         return []
     main = tree.css_first("main") or tree.css_first('[role="main"]')
     root = main if main is not None and len(main.text()) > _MAIN_REGION_SHARE * len(body.text()) else body
-    return _paragraphs_from([root], title, cards=True)
+    return _paragraphs_from([root], title, protected, cards=True, neutral=neutral)
 
 
-def _spread_content(tree: LexborHTMLParser, title: str | None, paragraphs: list[str]) -> list[str]:
+def _spread_content(tree: LexborHTMLParser, title: str | None, found: _Body) -> list[str]:
     """On a page that is not an article, the best single container often holds one section of many: when
     the whole main region has much more text, it is the content."""
-    whole = _whole_page_paragraphs(tree, title)
+    paragraphs = found.paragraphs
+    whole = _whole_page_paragraphs(tree, title, found.protected, found.neutral)
     if sum(len(p) for p in paragraphs) < _SINGLE_CONTAINER_SHARE * sum(len(p) for p in whole):
         return whole
     return paragraphs
@@ -747,22 +812,66 @@ def _deepest_nesting(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
-def _flatten_deep_nesting(text: str, limit: int = MAX_NESTING_DEPTH) -> str:
-    """Drop the block tags (not their text) that would sit deeper than ``limit``, so that a hostile page
-    parses in linear time; pages within the limit are returned as they are."""
-    if text.count("<") <= _UNSCANNED_TAGS or _deepest_nesting(text) <= limit:
+def _deepest_text_block_nesting(text: str) -> int:
+    """The deepest nesting of tables and blockquotes, from their start and end tags alone (linear)."""
+    if text.count("<t") + text.count("<T") + text.count("<b") + text.count("<B") <= MAX_TEXT_BLOCK_NESTING:
+        return 0  # too few candidate tags to nest that deep: settled without a regular-expression scan
+    steps = map(_DEPTH_STEP.__getitem__, _TEXT_BLOCK_TAG.findall(text))
+    return max(accumulate(steps), default=0)
+
+
+def _is_text_block_tag(tag: str) -> bool:
+    """``tag`` is a whole start or end tag matched by ``_STACK_SCANNING_TAG_WHOLE``; of its names only
+    "table" starts with t and only "blockquote" with b."""
+    return tag[2 if tag[1] == "/" else 1] in "tTbB"
+
+
+def _flatten_deep_nesting(
+    text: str, limit: int = MAX_NESTING_DEPTH, text_block_limit: int | None = MAX_TEXT_BLOCK_NESTING
+) -> str:
+    """Drop the block tags (not their text) that would sit deeper than ``limit``, and the table and blockquote
+    tags deeper than ``text_block_limit`` among themselves (``None``: not checked), so that a hostile page
+    parses and scores in linear time; pages within the limits are returned as they are."""
+    too_deep = text.count("<") > _UNSCANNED_TAGS and _deepest_nesting(text) > limit
+    if text_block_limit is None:
+        if not too_deep:
+            return text
+        text_block_limit = len(text)
+    elif not too_deep and _deepest_text_block_nesting(text) <= text_block_limit:
         return text
     depth = 0
+    text_block_depth = 0
 
     def keep_or_drop(match: re.Match[str]) -> str:
-        nonlocal depth
+        nonlocal depth, text_block_depth
+        tag = match.group(0)
+        kept = True
+        if _is_text_block_tag(tag):
+            if match.group(1):
+                text_block_depth = max(0, text_block_depth - 1)
+                kept = text_block_depth < text_block_limit
+            else:
+                text_block_depth += 1
+                kept = text_block_depth <= text_block_limit
         if match.group(1):  # an end tag
             depth = max(0, depth - 1)
-            return match.group(0) if depth < limit else " "
-        depth += 1
-        return match.group(0) if depth <= limit else " "
+            kept = kept and depth < limit
+        else:
+            depth += 1
+            kept = kept and depth <= limit
+        return tag if kept else " "
 
     return _STACK_SCANNING_TAG_WHOLE.sub(keep_or_drop, text)
+
+
+def _parse(text: str) -> LexborHTMLParser:
+    """The page's tree, its hostile nesting flattened. Tables and blockquotes are checked for deep nesting only
+    when the tree holds more of them than the limit: scanning every page's text for them costs more."""
+    tree = LexborHTMLParser(_flatten_deep_nesting(text, text_block_limit=None))
+    many = len(tree.css("table, blockquote")) > MAX_TEXT_BLOCK_NESTING
+    if many and _deepest_text_block_nesting(text) > MAX_TEXT_BLOCK_NESTING:
+        tree = LexborHTMLParser(_flatten_deep_nesting(text))
+    return tree
 
 
 def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[str, str] | None = None) -> Article:
@@ -778,16 +887,17 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
         raise ExtractionError("the page is empty")
     if "\x00" in text:
         text = text.replace("\x00", "")
-    tree = LexborHTMLParser(_flatten_deep_nesting(text))
+    tree = _parse(text)
     metadata = read_metadata(tree, url)
     date = find_publication_date(tree, url, headers, metadata)
     teasers = _teasers(tree, url or metadata.canonical_url, metadata.canonical_url)
-    paragraphs = extract_paragraphs(tree, metadata.title)
+    found = _extract_body(tree, metadata.title)
+    paragraphs = found.paragraphs
     if not paragraphs and not metadata.title:
         raise ExtractionError("no article text or title found in the page")
     page_type = _page_type(metadata, paragraphs, url, date.value is not None)
     if page_type != "article":
-        paragraphs = _spread_content(tree, metadata.title, paragraphs)
+        paragraphs = _spread_content(tree, metadata.title, found)
     body_text = "\n\n".join(paragraphs)
     canonical = metadata.canonical_url
     return Article(
