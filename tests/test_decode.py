@@ -104,3 +104,15 @@ def test_the_package_exports_do_not_hide_its_subpackages() -> None:
         source="t.html", content=b"<html><head><title>T</title></head><body><article><p>" + b"Words here. " * 30
         + b"</p></article></body></html>", content_type="text/html"))
     assert "Words here." in article.text
+
+
+# The edges of both ranges and their neighbours, so matches and near misses are both common.
+_EDGES = "a\u00c1\u00c2\u00c3\u00e2\u00f4\u00f5\u007f\u0080\u009f\u00a0\u00e9\u2019\u0100"
+
+
+@given(st.text(alphabet=st.sampled_from(_EDGES), max_size=12))
+def test_the_byte_level_double_encoding_check_agrees_with_the_text_level_one(text: str) -> None:
+    from newsloom.extract.decode import _DOUBLE_ENCODED_EVIDENCE, _DOUBLE_ENCODED_EVIDENCE_UTF8
+
+    in_text = _DOUBLE_ENCODED_EVIDENCE.search(text) is not None
+    assert (_DOUBLE_ENCODED_EVIDENCE_UTF8.search(text.encode("utf-8")) is not None) == in_text

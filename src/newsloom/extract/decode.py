@@ -90,6 +90,9 @@ def _checked(text: str) -> str:
 # UTF-8 that was decoded as Latin-1 and encoded again ("â\x80\x94" for "—"): a lead byte's character followed
 # by a C1 control character never occurs in real text, so it proves the page double-encoded.
 _DOUBLE_ENCODED_EVIDENCE = re.compile("[\u00c2-\u00f4][\u0080-\u009f]")
+# The same evidence in the UTF-8 bytes (U+00C2-U+00F4 is C3 82-B4, U+0080-U+009F is C2 80-9F): a search that starts
+# from a literal byte runs about ten times faster than the character-class scan of the decoded text.
+_DOUBLE_ENCODED_EVIDENCE_UTF8 = re.compile(rb"\xc3[\x82-\xb4]\xc2[\x80-\x9f]")
 _DOUBLE_ENCODED_SEQUENCE = re.compile("[\u00c2-\u00df][\u0080-\u00bf]|[\u00e0-\u00ef][\u0080-\u00bf]{2}|[\u00f0-\u00f4][\u0080-\u00bf]{3}")
 
 
@@ -149,6 +152,8 @@ def decode_bytes(content: bytes, headers: Mapping[str, str] | None = None) -> st
             pass  # the declaration is wrong; fall through to UTF-8 and detection
     utf8 = _strict_utf8(content)
     if utf8 is not None:
+        if not _DOUBLE_ENCODED_EVIDENCE_UTF8.search(content):
+            return _checked(utf8)
         return _checked(_undo_double_encoding(utf8))
     detected = _detect(content)
     if detected is None:
