@@ -4,6 +4,7 @@ trending, related articles, state round-trip and hostile input."""
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from newsloom.stories import (
     trending,
 )
 from newsloom.stories import jsonl as stories_jsonl
+from newsloom.stories import text as story_text
 from newsloom.stories.text import headline_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stories"
@@ -292,6 +294,55 @@ def test_bridging_article_merges_two_stories_and_reports_it() -> None:
 )
 def test_headline_of_drops_wire_datelines(title: str, headline: str) -> None:
     assert headline_of(title) == headline
+
+
+_TOKENISER_TEXTS = [
+    "Earthquakes hit Chile's coast; the earthquake's toll rises. EARTHQUAKE!",
+    "İstanbul mayor: Ünal O’Brien’s team won’t re-run the vote-count in 2024 (AP) - _under_score",
+    "",
+    "a I . 42 x-ray X-Ray x_ray",
+]
+
+
+@pytest.mark.parametrize("text", _TOKENISER_TEXTS)
+def test_word_counts_equal_counting_words_of_in_first_seen_order(text: str) -> None:
+    counts = story_text.word_counts(text)
+    expected = Counter(story_text.words_of(text))
+    assert counts == expected
+    assert list(counts) == list(expected)  # first occurrence order: ties in top_terms depend on it
+    assert "" not in counts
+
+
+def test_token_caches_stay_bounded_and_correct(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(story_text, "_CONTENT_WORDS", story_text._TokenCache(story_text._content_word, limit=50))
+    monkeypatch.setattr(story_text, "_NAME_WORDS", story_text._TokenCache(story_text._name_word, limit=50))
+    for index in range(40):
+        text = " ".join(f"Word{index}x{n} and Name{index}y{n} met" for n in range(10))
+        counts = story_text.word_counts(text)
+        assert counts == Counter(story_text.normalise_word(token) for token in text.split() if token != "and")
+        assert len(story_text._CONTENT_WORDS.table) <= 50
+        assert story_text.proper_nouns_of("He met " + text)[:2] == [f"word{index}x0", f"name{index}y0"]
+        assert len(story_text._NAME_WORDS.table) <= 50
+
+
+def test_tf_idf_is_the_sublinear_formula() -> None:
+    frequencies = story_text.DocumentFrequencies()
+    frequencies.add(["quake", "chile"])
+    frequencies.add(["\x00chile"], new_document=False)
+    frequencies.add(["quake"])
+    counts = {"quake": 3, "chile": 1.0, "unseen": 2}
+    weights = story_text.tf_idf(counts, frequencies)
+    assert frequencies.documents == 2
+    assert weights == {term: (1 + math.log(count)) * frequencies.idf(term) for term, count in counts.items()}
+    entity = story_text.tf_idf({"chile": 2}, frequencies, prefix="\x00")
+    assert entity == {"chile": (1 + math.log(2)) * frequencies.idf("\x00chile")}
+    assert story_text.weighted_vector({"quake": 0, "chile": 1}, frequencies, 10) == {"chile": 1.0}
+
+
+def test_capitalised_runs_start_at_word_starts_only() -> None:
+    names = story_text.proper_nouns_of("Shares of eBay and iPhone maker Apple rose, Tim Cook said.")
+    assert "bay" not in names and "phone" not in names
+    assert "tim cook" in names and "apple" in names
 
 
 def test_story_title_is_a_headline_never_a_dateline() -> None:

@@ -52,9 +52,11 @@ from newsloom.stories.text import (
     normalise_word,
     proper_nouns_of,
     strip_dateline,
+    tf_idf,
     top_terms,
     unit,
     weighted_vector,
+    word_counts,
     words_of,
 )
 
@@ -197,8 +199,17 @@ def _datetime(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
 
+_HOUR_KEYS: dict[int, str] = {}
+
+
 def _hour_key(value: float) -> str:
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H")
+    hour = int(value // 3600)
+    key = _HOUR_KEYS.get(hour)
+    if key is None:  # strftime is slow and a stream's articles fall in few hours: remember the recent ones
+        if len(_HOUR_KEYS) > 10_000:
+            _HOUR_KEYS.clear()
+        key = _HOUR_KEYS[hour] = datetime.fromtimestamp(hour * 3600, tz=timezone.utc).strftime("%Y-%m-%dT%H")
+    return key
 
 
 def _add_into(total: dict[str, float], vector: Mapping[str, float]) -> None:
@@ -435,7 +446,7 @@ class StoryClusterer:
         body = text[: options.max_body_chars]
         if title and body.startswith(title):  # many extractors repeat the headline as the first line
             body = body[len(title) :]
-        term_counts: Counter[str] = Counter(words_of(body))  # Counter counts in C: the hot path of tokenising
+        term_counts = word_counts(body)
         for word in words_of(title):
             term_counts[word] += options.title_weight
         if len(self._display) > 500_000:  # display names are a convenience: bounded, rebuilt as we go
@@ -445,17 +456,15 @@ class StoryClusterer:
         else:
             entity_keys = proper_nouns_of(title + ".\n" + body, self._display)
         entity_counts = Counter(entity_keys)
-        self.frequencies.add([*term_counts, *(_ENTITY_PREFIX + key for key in entity_counts)])
+        self.frequencies.add(term_counts)
+        self.frequencies.add(map(_ENTITY_PREFIX.__add__, entity_counts), new_document=False)
         vector = weighted_vector(term_counts, self.frequencies, options.article_terms)
         entity_vector = self._entity_vector(entity_counts)
         return vector, entity_vector
 
     def _entity_vector(self, entity_counts: Mapping[str, int]) -> dict[str, float]:
         # Entities share the document-frequency table under a prefix, so their IDF is their own.
-        frequencies = self.frequencies
-        weights = {
-            key: (1.0 + math.log(count)) * frequencies.idf(_ENTITY_PREFIX + key) for key, count in entity_counts.items()
-        }
+        weights = tf_idf(entity_counts, self.frequencies, prefix=_ENTITY_PREFIX)
         if len(weights) > self.options.article_terms:
             weights = _heaviest(weights, self.options.article_terms)
         return unit(weights)
@@ -513,7 +522,6 @@ class StoryClusterer:
         query = sorted(weights, key=lambda term: frequencies.get(term, 0))
         partial: dict[str, float] = {}
         budget, cap = options.postings_budget, options.posting_cap
-        get = partial.get
         for term in query:
             posting = postings.get(term)
             if not posting:
@@ -527,13 +535,15 @@ class StoryClusterer:
             else:
                 items = posting.items()
                 budget -= len(posting)
-            for story_id, story_weight in items:
-                partial[story_id] = get(story_id, 0.0) + weight * story_weight
+            for story_id, story_weight in items:  # the hot loop: "in" then "+=" beats dict.get
+                if story_id in partial:
+                    partial[story_id] += weight * story_weight
+                else:
+                    partial[story_id] = weight * story_weight
             if budget <= 0:
                 break
-        if len(partial) > limit:
-            return heapq.nlargest(limit, partial.items(), key=itemgetter(1))
-        return sorted(partial.items(), key=lambda item: -item[1])
+        # A stable sort in C (ties keep first-found order) beats heapq.nlargest's Python loop at these sizes.
+        return sorted(partial.items(), key=itemgetter(1), reverse=True)[:limit]
 
     def _score_candidates(
         self, vector: dict[str, float], entities: dict[str, float], published: float | None
@@ -633,29 +643,28 @@ class StoryClusterer:
         self._reindex(story)
 
     def _reindex(self, story: _Story) -> None:
-        postings = self._postings
-        for term in story.indexed_terms:
-            posting = postings.get(term)
-            if posting is not None:
-                posting.pop(story.id, None)
-                if not posting:
-                    del postings[term]
+        self._unindex(story)  # re-inserted terms move to the end of their postings: most recent last
+        postings, story_id = self._postings, story.id
         centroid, entity_centroid = story.centroid, story.entity_centroid
-        indexed = [(term, centroid[term]) for term in top_terms(centroid, self.options.index_terms)]
-        indexed += [
-            (_ENTITY_PREFIX + key, entity_centroid[key])
-            for key in top_terms(entity_centroid, self.options.index_entities)
-        ]
-        story.indexed_terms = [term for term, _ in indexed]
-        for term, weight in indexed:
-            postings.setdefault(term, {})[story.id] = weight
+        terms = top_terms(centroid, self.options.index_terms)
+        weights = [centroid[term] for term in terms]
+        entity_keys = top_terms(entity_centroid, self.options.index_entities)
+        weights += [entity_centroid[key] for key in entity_keys]
+        terms += [_ENTITY_PREFIX + key for key in entity_keys]
+        story.indexed_terms = terms
+        for term, weight in zip(terms, weights):
+            posting = postings.get(term)
+            if posting is None:
+                postings[term] = {story_id: weight}
+            else:
+                posting[story_id] = weight
 
     def _unindex(self, story: _Story) -> None:
-        postings = self._postings
+        postings, story_id = self._postings, story.id
         for term in story.indexed_terms:
             posting = postings.get(term)
             if posting is not None:
-                posting.pop(story.id, None)
+                posting.pop(story_id, None)
                 if not posting:
                     del postings[term]
         story.indexed_terms = []
