@@ -287,24 +287,13 @@ class StoryClusterer:
         entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str] | None = None,
     ) -> StoryAssignment:
         """Assign one article to a story. Adding an article id again returns its current story."""
-        if not isinstance(article_id, str) or not article_id:
-            raise InputError("article_id must be a non-empty string")
-        title = self._checked_text("title", title)
-        text = self._checked_text("text", text)
-        published = _timestamp(published_at)
-        known = self._article_story.get(article_id)
-        if known is not None:
-            return StoryAssignment(known, is_new=False)
-
-        self.sequence += 1
-        vector, entity_vector = self._vectors(title, text, entities)
-        if published is not None and (self.clock is None or published > self.clock):
-            self.clock = published
-        self._archive_idle()
-
+        prepared = self._prepare(article_id, title, text, published_at, entities)
+        if isinstance(prepared, StoryAssignment):
+            return prepared
+        member = prepared
+        vector, entity_vector, published = member.vector, member.entities, member.published
         scored = self._score_candidates(vector, entity_vector, published)
         chosen = self._choose(scored, vector, entity_vector, published)
-        member = _Member(article_id, title, vector, entity_vector, published, self.sequence)
         if chosen is None:
             story = self._open_story(article_id)
             self._join(story, member)
@@ -326,6 +315,23 @@ class StoryClusterer:
     ) -> StoryAssignment:
         """Open a new story with this article without looking for an existing one: for bulk-loading stories
         known from elsewhere (an import, a benchmark's known set). Later articles join it as usual."""
+        prepared = self._prepare(article_id, title, text, published_at, entities)
+        if isinstance(prepared, StoryAssignment):
+            return prepared
+        story = self._open_story(article_id)
+        self._join(story, prepared)
+        return StoryAssignment(story.id, is_new=True)
+
+    def _prepare(
+        self,
+        article_id: str,
+        title: str | None,
+        text: str | None,
+        published_at: datetime | None,
+        entities: Iterable[EntityMention | tuple[str, str] | Mapping[str, Any] | str] | None,
+    ) -> _Member | StoryAssignment:
+        """Check the input and build the article's member record (vectors, time), moving the clock and archiving
+        idle stories; for an article already assigned, its assignment instead."""
         if not isinstance(article_id, str) or not article_id:
             raise InputError("article_id must be a non-empty string")
         title = self._checked_text("title", title)
@@ -339,9 +345,7 @@ class StoryClusterer:
         if published is not None and (self.clock is None or published > self.clock):
             self.clock = published
         self._archive_idle()
-        story = self._open_story(article_id)
-        self._join(story, _Member(article_id, title, vector, entity_vector, published, self.sequence))
-        return StoryAssignment(story.id, is_new=True)
+        return _Member(article_id, title, vector, entity_vector, published, self.sequence)
 
     def resolve(self, story_id: str) -> str:
         """The id a story goes by now: itself, or the story it was merged into (following merge chains)."""
