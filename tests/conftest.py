@@ -14,7 +14,7 @@ import pytest
 
 from newsloom.model import Article
 from newsloom.sources.files import article_from_record
-from newsloom.store import SQLiteStore
+from newsloom.store import SQLiteStore, Store, open_store
 
 # Ingests in tests do not compute article vectors even where the semantic extra is installed (a model load and ~10
 # articles/s on 2 cores would slow every ingest test); tests/test_semantic.py turns them on where it means to.
@@ -43,6 +43,29 @@ def sqlite_store(tmp_path: Path) -> Iterator[SQLiteStore]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_dsn() -> Iterator[str]:
+    """A real PostgreSQL server for the module's tests (tests/postgres_server.py starts it)."""
+    from .postgres_server import postgres_server
+
+    with postgres_server() as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Each store backend in turn: a SQLite file, SQLite in memory, and a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        from .postgres_server import fresh_database
+
+        location = fresh_database(request.getfixturevalue("postgres_dsn"))
+    else:
+        location = tmp_path / "store.db" if request.param == "sqlite-file" else ":memory:"
+    store = open_store(location)
+    yield store
+    store.close()
 
 
 def load_sample_news() -> list[Article]:

@@ -109,29 +109,6 @@ def test_vector_index_top_k_is_exact_across_chunks_and_replaces_updated_rows():
     assert index.top(query, 0) == [] and VectorIndex(16).top(query, 5) == []
 
 
-@pytest.fixture(scope="module")
-def postgres_dsn():
-    from .postgres_server import postgres_server
-
-    with postgres_server() as dsn:
-        yield dsn
-
-
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request, tmp_path):
-    from newsloom.store import open_store
-
-    if request.param == "postgres":
-        from .postgres_server import fresh_database
-
-        location = fresh_database(request.getfixturevalue("postgres_dsn"))
-    else:
-        location = tmp_path / "store.db" if request.param == "sqlite-file" else ":memory:"
-    store = open_store(location)
-    yield store
-    store.close()
-
-
 def unit_vector(seed: int) -> bytes:
     vector = np.random.default_rng(seed).standard_normal(DIMENSIONS).astype(np.float32)
     return embeddings.vector_to_bytes(vector / np.linalg.norm(vector))

@@ -10,10 +10,9 @@ import pytest
 
 from newsloom.errors import NotFoundError, QueryError, StoreError
 from newsloom.model import Article, EntityMention, Teaser, article_id_for
-from newsloom.store import SQLiteStore, open_store
+from newsloom.store import SQLiteStore
 from newsloom.store.sqlite import MATCH_END, MATCH_START
 
-from .postgres_server import fresh_database, postgres_server
 
 
 def make_article(n: int, text: str | None = None, **fields) -> Article:
@@ -30,21 +29,10 @@ def make_article(n: int, text: str | None = None, **fields) -> Article:
     )
 
 
-@pytest.fixture(scope="module")
-def postgres_dsn():
-    with postgres_server() as dsn:
-        yield dsn
-
-
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request, tmp_path):
-    if request.param == "postgres":
-        location = fresh_database(request.getfixturevalue("postgres_dsn"))
-    else:
-        location = tmp_path / "store.db" if request.param == "sqlite-file" else ":memory:"
-    s = open_store(location)
-    yield s
-    s.close()
+@pytest.fixture
+def store(any_store):
+    """Every test below runs on each backend (conftest.any_store)."""
+    return any_store
 
 
 def test_migrations_are_named_recorded_and_idempotent(tmp_path):
