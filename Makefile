@@ -24,7 +24,7 @@ system-packages:
 	@bash scripts/install-system-packages.sh
 
 demo-data: $(VENV)/.installed
-	$(BIN)/newsloom --db $(NEWSLOOM_DB) ingest demo/
+	$(BIN)/newsloom --db $(NEWSLOOM_DB) ingest --workers 2 demo/
 
 demo: install demo-data
 	$(BIN)/newsloom --db $(NEWSLOOM_DB) serve --host $(HOST) --port $(PORT)
