@@ -396,3 +396,36 @@ def test_search_facets(store):
     assert [f.value for f in only_french.sites] == ["lemonde.fr"]
     with pytest.raises(QueryError):
         store.search_facets("site:")
+
+
+# -- subscriptions and their delivery queue (store/shared.py, the same SQL on every backend) ------------------------
+def test_subscription_delivery_queue_on_every_backend(store):
+    from newsloom.store.base import DeliveryLogEntry, SubscriptionRecord
+
+    now = datetime(2024, 3, 25, 12, tzinfo=timezone.utc)
+    sub = SubscriptionRecord("sub-1", "entity", "Hamas", now, webhook_url="https://hooks.example/x", secret="s")
+    store.save_subscription(sub)
+    sub.active = False
+    store.save_subscription(sub)  # an upsert: same id, new values
+    assert store.get_subscription("sub-1").active is False and len(store.list_subscriptions()) == 1
+    # Queued once per article, in the order queued, whatever the repeats.
+    assert store.enqueue_deliveries("sub-1", ["a2", "a1", "a2"], "pending", now) == 2
+    assert store.enqueue_deliveries("sub-1", ["a1", "a3"], "pending", now) == 1
+    assert [d.article_id for d in store.list_deliveries("sub-1")] == ["a2", "a1", "a3"]
+    assert [d.article_id for d in store.due_deliveries(now)] == ["a2", "a1", "a3"]
+    # A claim is a lease: a second worker cannot take the same delivery until it runs out.
+    lease = now + timedelta(minutes=1)
+    assert store.claim_delivery("sub-1", "a2", now, lease) is True
+    assert store.claim_delivery("sub-1", "a2", now, lease) is False
+    assert [d.article_id for d in store.due_deliveries(now)] == ["a1", "a3"]
+    delivered = next(d for d in store.list_deliveries("sub-1") if d.article_id == "a2")
+    delivered.status, delivered.attempts, delivered.delivered_at, delivered.last_http_status = "delivered", 1, now, 200
+    store.record_delivery_attempt(delivered, DeliveryLogEntry("sub-1", "a2", 1, now, 200, None, 12))
+    assert [d.article_id for d in store.list_deliveries("sub-1", status="delivered")] == ["a2"]
+    assert [(e.article_id, e.http_status) for e in store.delivery_log("sub-1")] == [("a2", 200)]
+    store.remove_subscription("sub-1")
+    assert store.list_subscriptions() == [] and store.list_deliveries("sub-1") == [] and store.delivery_log("sub-1") == []
+    with pytest.raises(NotFoundError):
+        store.remove_subscription("sub-1")
+    with pytest.raises(NotFoundError):
+        store.get_subscription("sub-1")

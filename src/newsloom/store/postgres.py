@@ -26,8 +26,6 @@ from ..search import Query, Term, parse_query
 from .base import (
     ArticleCount,
     BatchExtras,
-    DeliveryLogEntry,
-    DeliveryRecord,
     EmbeddingRecord,
     EntityCount,
     FacetCount,
@@ -35,7 +33,6 @@ from .base import (
     SearchHit,
     Store,
     StoreStats,
-    SubscriptionRecord,
     UpsertResult,
 )
 from .filters import (
@@ -48,18 +45,9 @@ from .filters import (
 )
 from .rows import (
     ARTICLE_COLUMNS,
-    DELIVERY_COLUMNS,
-    DELIVERY_LOG_COLUMNS,
-    SUBSCRIPTION_COLUMNS,
     article_row,
-    delivery_from_row,
-    delivery_log_from_row,
-    delivery_log_values,
-    delivery_values,
     iso,
     row_to_article,
-    subscription_from_row,
-    subscription_values,
 )
 from .shared import SharedQueries
 from .sqlite import MATCH_END, MATCH_START
@@ -282,6 +270,7 @@ class PostgresStore(SharedQueries, Store):
     """A newsloom store in PostgreSQL (``postgresql://user@host:port/db``). Needs the ``postgres`` extra."""
 
     PLACEHOLDER = "%s"
+    INSERT_ORDER = "position"  # BIGSERIAL: PostgreSQL has no rowid
 
     def __init__(self, dsn: str, *, migrate: bool = True) -> None:
         try:
@@ -668,101 +657,6 @@ class PostgresStore(SharedQueries, Store):
             (model,),
         )
         return [row["id"] for row in rows]
-
-    # -- subscriptions ----------------------------------------------------------------------------------------
-    def save_subscription(self, subscription: SubscriptionRecord) -> None:
-        columns = ", ".join(SUBSCRIPTION_COLUMNS)
-        self._write(lambda db: db.execute(
-            f"INSERT INTO subscriptions ({columns}) VALUES ({', '.join(['%s'] * len(SUBSCRIPTION_COLUMNS))}) "
-            "ON CONFLICT (id) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in SUBSCRIPTION_COLUMNS if c != "id"),
-            subscription_values(subscription),
-        ))
-
-    def get_subscription(self, subscription_id: str) -> SubscriptionRecord:
-        rows = self._read(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE id = %s", (subscription_id,))
-        if not rows:
-            raise NotFoundError(f"no subscription {subscription_id!r}")
-        return subscription_from_row(rows[0])
-
-    def list_subscriptions(self) -> list[SubscriptionRecord]:
-        rows = self._read(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions ORDER BY created_at, id")
-        return [subscription_from_row(row) for row in rows]
-
-    def remove_subscription(self, subscription_id: str) -> None:
-        def delete(db: Any) -> None:
-            db.execute("DELETE FROM subscription_delivery_log WHERE subscription_id = %s", (subscription_id,))
-            db.execute("DELETE FROM subscription_deliveries WHERE subscription_id = %s", (subscription_id,))
-            if db.execute("DELETE FROM subscriptions WHERE id = %s", (subscription_id,)).rowcount == 0:
-                raise NotFoundError(f"no subscription {subscription_id!r}")
-
-        self._write(delete)
-
-    def enqueue_deliveries(self, subscription_id: str, article_ids: Sequence[str], status: str, now: datetime) -> int:
-        if not article_ids:
-            return 0
-
-        def insert(db: Any) -> int:
-            added = 0
-            for article_id in dict.fromkeys(article_ids):
-                added += db.execute(
-                    "INSERT INTO subscription_deliveries (subscription_id, article_id, status, attempts, "
-                    "next_attempt_at, created_at) VALUES (%s, %s, %s, 0, %s, %s) "
-                    "ON CONFLICT (subscription_id, article_id) DO NOTHING",
-                    (subscription_id, article_id, status, iso(now), iso(now)),
-                ).rowcount
-            return added
-
-        return self._write(insert)
-
-    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRecord]:
-        rows = self._read(
-            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries "
-            "WHERE status = 'pending' AND next_attempt_at <= %s ORDER BY next_attempt_at, created_at, position LIMIT %s",
-            (iso(now), limit),
-        )
-        return [delivery_from_row(row) for row in rows]
-
-    def claim_delivery(self, subscription_id: str, article_id: str, now: datetime, lease_until: datetime) -> bool:
-        changed = self._write(lambda db: db.execute(
-            "UPDATE subscription_deliveries SET next_attempt_at = %s WHERE subscription_id = %s AND article_id = %s "
-            "AND status = 'pending' AND next_attempt_at <= %s",
-            (iso(lease_until), subscription_id, article_id, iso(now)),
-        ).rowcount)
-        return changed == 1
-
-    def record_delivery_attempt(self, delivery: DeliveryRecord, log: DeliveryLogEntry) -> None:
-        def save(db: Any) -> None:
-            values = delivery_values(delivery)
-            db.execute(
-                "UPDATE subscription_deliveries SET status = %s, attempts = %s, next_attempt_at = %s, last_error = %s, "
-                "last_http_status = %s, delivered_at = %s WHERE subscription_id = %s AND article_id = %s",
-                (values[2], values[3], values[4], values[5], values[6], values[8], values[0], values[1]),
-            )
-            db.execute(
-                f"INSERT INTO subscription_delivery_log ({', '.join(DELIVERY_LOG_COLUMNS)}) "
-                f"VALUES ({', '.join(['%s'] * len(DELIVERY_LOG_COLUMNS))})",
-                delivery_log_values(log),
-            )
-
-        self._write(save)
-
-    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 1000) -> list[DeliveryRecord]:
-        where, params = ("AND status = %s", [status]) if status else ("", [])
-        rows = self._read(
-            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries WHERE subscription_id = %s {where} "
-            "ORDER BY created_at, position LIMIT %s",
-            [subscription_id, *params, limit],
-        )
-        return [delivery_from_row(row) for row in rows]
-
-    def delivery_log(self, subscription_id: str, limit: int = 1000) -> list[DeliveryLogEntry]:
-        rows = self._read(
-            f"SELECT {', '.join(DELIVERY_LOG_COLUMNS)} FROM subscription_delivery_log WHERE subscription_id = %s "
-            "ORDER BY id LIMIT %s",
-            (subscription_id, limit),
-        )
-        return [delivery_log_from_row(row) for row in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -9,14 +9,29 @@ Backend-specific queries (upserts, full-text search, anything using an SQL diale
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from ..errors import NotFoundError
 from ..model import Article
 from .base import DayCount, EntityCount, SourceRecord, StoryRow
-from .rows import ARTICLE_COLUMNS, iso, parse_iso, row_to_article
+from .base import DeliveryLogEntry, DeliveryRecord, SubscriptionRecord
+from .rows import (
+    ARTICLE_COLUMNS,
+    DELIVERY_COLUMNS,
+    DELIVERY_LOG_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+    delivery_from_row,
+    delivery_log_from_row,
+    delivery_log_values,
+    delivery_values,
+    iso,
+    parse_iso,
+    row_to_article,
+    subscription_from_row,
+    subscription_values,
+)
 
 __all__ = ["SharedQueries"]
 
@@ -54,7 +69,7 @@ def _entity_counts(rows: list[Any]) -> list[EntityCount]:
 
 
 class SharedQueries:
-    """Stories, duplicates, sources, checkpoints and entities: the same SQL on SQLite and PostgreSQL."""
+    """Stories, duplicates, sources, checkpoints, entities and subscriptions: the same SQL on SQLite and PostgreSQL."""
 
     PLACEHOLDER = "?"
 
@@ -195,3 +210,102 @@ class SharedQueries:
             (name,),
         )
         return [DayCount(row["day"], row["n"]) for row in rows]
+
+    # -- subscriptions ----------------------------------------------------------------------------------------
+    # Deliveries are listed in the order they were queued: INSERT_ORDER names the column that keeps it.
+    INSERT_ORDER = "rowid"
+
+    def save_subscription(self, subscription: SubscriptionRecord) -> None:
+        sql = self._sql(
+            f"INSERT INTO subscriptions ({', '.join(SUBSCRIPTION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(SUBSCRIPTION_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in SUBSCRIPTION_COLUMNS if c != "id")
+        )
+        self._write(lambda db: db.execute(sql, subscription_values(subscription)))  # type: ignore[attr-defined]
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionRecord:
+        rows = self._query(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions WHERE id = ?", (subscription_id,))
+        if not rows:
+            raise NotFoundError(f"no subscription {subscription_id!r}")
+        return subscription_from_row(rows[0])
+
+    def list_subscriptions(self) -> list[SubscriptionRecord]:
+        rows = self._query(f"SELECT {', '.join(SUBSCRIPTION_COLUMNS)} FROM subscriptions ORDER BY created_at, id")
+        return [subscription_from_row(row) for row in rows]
+
+    def remove_subscription(self, subscription_id: str) -> None:
+        statements = [self._sql(f"DELETE FROM {table} WHERE {key} = ?") for table, key in (
+            ("subscription_delivery_log", "subscription_id"), ("subscription_deliveries", "subscription_id"),
+            ("subscriptions", "id"))]
+
+        def delete(db: Any) -> None:
+            for statement in statements[:-1]:
+                db.execute(statement, (subscription_id,))
+            if db.execute(statements[-1], (subscription_id,)).rowcount == 0:
+                raise NotFoundError(f"no subscription {subscription_id!r}")
+
+        self._write(delete)  # type: ignore[attr-defined]
+
+    def enqueue_deliveries(self, subscription_id: str, article_ids: Sequence[str], status: str, now: datetime) -> int:
+        if not article_ids:
+            return 0
+        sql = self._sql(
+            "INSERT INTO subscription_deliveries (subscription_id, article_id, status, attempts, next_attempt_at, "
+            "created_at) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (subscription_id, article_id) DO NOTHING"
+        )
+
+        def insert(db: Any) -> int:
+            return sum(db.execute(sql, (subscription_id, article_id, status, iso(now), iso(now))).rowcount
+                       for article_id in dict.fromkeys(article_ids))
+
+        return self._write(insert)  # type: ignore[attr-defined, no-any-return]
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[DeliveryRecord]:
+        rows = self._query(
+            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries WHERE status = 'pending' "
+            f"AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, {self.INSERT_ORDER} LIMIT ?",
+            (iso(now), limit),
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    def claim_delivery(self, subscription_id: str, article_id: str, now: datetime, lease_until: datetime) -> bool:
+        sql = self._sql(
+            "UPDATE subscription_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND article_id = ? "
+            "AND status = 'pending' AND next_attempt_at <= ?"
+        )
+        params = (iso(lease_until), subscription_id, article_id, iso(now))
+        return self._write(lambda db: db.execute(sql, params).rowcount) == 1  # type: ignore[attr-defined]
+
+    def record_delivery_attempt(self, delivery: DeliveryRecord, log: DeliveryLogEntry) -> None:
+        update = self._sql(
+            "UPDATE subscription_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+            "last_http_status = ?, delivered_at = ? WHERE subscription_id = ? AND article_id = ?"
+        )
+        insert = self._sql(
+            f"INSERT INTO subscription_delivery_log ({', '.join(DELIVERY_LOG_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(DELIVERY_LOG_COLUMNS))})"
+        )
+        values = delivery_values(delivery)
+
+        def save(db: Any) -> None:
+            db.execute(update, (values[2], values[3], values[4], values[5], values[6], values[8], values[0], values[1]))
+            db.execute(insert, delivery_log_values(log))
+
+        self._write(save)  # type: ignore[attr-defined]
+
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 1000) -> list[DeliveryRecord]:
+        where, params = ("AND status = ?", [status]) if status else ("", [])
+        rows = self._query(
+            f"SELECT {', '.join(DELIVERY_COLUMNS)} FROM subscription_deliveries WHERE subscription_id = ? {where} "
+            f"ORDER BY created_at, {self.INSERT_ORDER} LIMIT ?",
+            [subscription_id, *params, limit],
+        )
+        return [delivery_from_row(row) for row in rows]
+
+    def delivery_log(self, subscription_id: str, limit: int = 1000) -> list[DeliveryLogEntry]:
+        rows = self._query(
+            f"SELECT {', '.join(DELIVERY_LOG_COLUMNS)} FROM subscription_delivery_log WHERE subscription_id = ? "
+            "ORDER BY id LIMIT ?",
+            (subscription_id, limit),
+        )
+        return [delivery_log_from_row(row) for row in rows]
