@@ -429,3 +429,31 @@ def test_subscription_delivery_queue_on_every_backend(store):
         store.remove_subscription("sub-1")
     with pytest.raises(NotFoundError):
         store.get_subscription("sub-1")
+
+
+def test_ids_passing_filters_judges_filters_exactly_as_search_does(store):
+    from newsloom.search import parse_query
+
+    day = datetime(2024, 3, 25, tzinfo=timezone.utc)
+
+    def article(n: int, site: str, language: str, **fields) -> Article:
+        url = f"https://{site}/{n}"
+        text = f"Report {n} on the harbour talks."
+        return Article(id=article_id_for(url, text), title=f"Report {n}", paragraphs=[text], url=url,
+                       canonical_url=url, site=site, language=language, **fields)
+
+    articles = [
+        article(1, "a.example", "en-GB", published_at=day, published_at_source="meta",
+                entities=[EntityMention("Hamas", "ORG")]),
+        article(2, "b.example", "fr", published_at=day + timedelta(days=3), published_at_source="meta",
+                author="Jane Roe"),
+        article(3, "a.example", "en"),  # undated: the store dates it by its ingest time
+    ]
+    store.upsert_articles(articles)
+    ids = [a.id for a in articles] + ["no-such-article"]
+    for query in ['entity:"Hamas"', "site:a.example", "lang:en", "author:roe", "after:2024-03-26",
+                  "before:2024-03-26", "site:a.example lang:en after:2000-01-01"]:
+        expected = {hit.article.id for hit in store.search(query, limit=100)}
+        assert expected, query
+        assert store.ids_passing_filters(ids, parse_query(query)) == expected, query
+    assert store.ids_passing_filters(ids[:2], parse_query("harbour")) == set(ids[:2])  # words are not filters

@@ -14,9 +14,8 @@
 
 Duplicates stay collapsed: a vector of an article that has since become a copy counts for its canonical article, and
 each canonical article appears once. The query language's filters (site:, lang:, entity:, author:, story:, after:,
-before:) and exclusions (-word) apply to semantic results too; there they are checked on the articles themselves,
-where an undated article has no date and so never passes after:/before: (the keyword search falls back to its ingest
-time). A semantic search looks through the ``MAX_WINDOW`` nearest vectors at most, so a very narrow filter may leave
+before:) and exclusions (-word) apply to semantic results too; the filters are judged by the store
+(``Store.ids_passing_filters``), exactly as the keyword search judges them. A semantic search looks through the ``MAX_WINDOW`` nearest vectors at most, so a very narrow filter may leave
 fewer hits than asked for. ``sort:date`` orders the best matches newest first.
 
 Vectors are computed at ingest by ``EmbedStage`` (part of ``default_stages`` when the extra is installed) and for
@@ -47,7 +46,7 @@ from .enrich.embeddings import (
 )
 from .errors import MissingExtraError, QueryError, StoreError
 from .model import Article
-from .search import Filters, Query, Term, parse_query
+from .search import Query, Term, parse_query
 from .stages import Batch
 from .store.base import EmbeddingRecord, SearchHit, Store
 from .store.filters import opening_words
@@ -204,29 +203,6 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _passes_filters(article: Article, filters: Filters) -> bool:
-    if filters.entities and not set(filters.entities) <= {mention.name for mention in article.entities}:
-        return False
-    if filters.sites and article.site not in filters.sites:
-        return False
-    if filters.authors and not any(author in " ".join((article.author or "").casefold().split())
-                                   for author in filters.authors):
-        return False
-    if filters.languages:
-        language = (article.language or "").lower()
-        if not any(language == code or language.startswith(code + "-") for code in filters.languages):
-            return False
-    if filters.stories and article.story_id not in filters.stories:
-        return False
-    if filters.after is not None or filters.before is not None:
-        if article.published_at is None:
-            return False
-        day = _utc(article.published_at).date()
-        if (filters.after is not None and day < filters.after) or (filters.before is not None and day >= filters.before):
-            return False
-    return True
-
-
 def _mentions_excluded(article: Article, excluded: list[Term]) -> bool:
     if not excluded:
         return False
@@ -280,9 +256,11 @@ def semantic_search(
     window = min(max(4 * wanted, 100), MAX_WINDOW)
     while True:
         # Filters and collapsed copies drop some of the nearest vectors: widen the window until enough remain.
+        nearest = _canonical_hits(store, index.top(vector, window))
+        passing = store.ids_passing_filters([article.id for article, _ in nearest], parsed)
         ranked = [
-            (article, score) for article, score in _canonical_hits(store, index.top(vector, window))
-            if _passes_filters(article, parsed.filters) and not _mentions_excluded(article, parsed.excluded)
+            (article, score) for article, score in nearest
+            if article.id in passing and not _mentions_excluded(article, parsed.excluded)
         ]
         if len(ranked) >= wanted or window >= min(len(index), MAX_WINDOW):
             break  # enough, all of them, or as far as a semantic search looks (a narrow filter may leave fewer)

@@ -10,9 +10,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 from ..model import Article
+
+if TYPE_CHECKING:
+    from ..search import Query
 
 __all__ = [
     "Store",
@@ -248,6 +252,11 @@ class Store(ABC):
     @abstractmethod
     def get_articles(self, article_ids: Sequence[str]) -> list[Article]:
         """The articles that exist among ``article_ids``, in the order given."""
+
+    @abstractmethod
+    def ids_passing_filters(self, article_ids: Sequence[str], query: Query) -> set[str]:
+        """Those of ``article_ids`` that pass the query's field filters (entity, site, author, language, story,
+        dates), judged exactly as ``search`` judges them; the words and exclusions are not looked at."""
 
     @abstractmethod
     def latest_articles(self, limit: int = 20, offset: int = 0, site: str | None = None) -> list[Article]:

@@ -15,8 +15,10 @@ from typing import Any
 
 from ..errors import NotFoundError
 from ..model import Article
+from ..search import Query
 from .base import DayCount, EntityCount, SourceRecord, StoryRow
 from .base import DeliveryLogEntry, DeliveryRecord, SubscriptionRecord
+from .filters import filter_conditions
 from .rows import (
     ARTICLE_COLUMNS,
     DELIVERY_COLUMNS,
@@ -43,6 +45,7 @@ _STORY_COLUMNS = (
     "s.volume_per_day AS volume_per_day, s.volume_per_hour AS volume_per_hour, s.archived AS archived, "
     "(SELECT count(DISTINCT a.site) FROM articles a WHERE a.story_id = s.id AND a.duplicate_of IS NULL) AS source_count"
 )
+_IDS_PER_QUERY = 500
 _SOURCE_FIELDS = ("url", "kind", "title", "every_seconds", "etag", "last_modified", "last_checked",
                   "last_success", "last_error", "error_count", "next_due", "articles")
 
@@ -210,6 +213,23 @@ class SharedQueries:
             (name,),
         )
         return [DayCount(row["day"], row["n"]) for row in rows]
+
+    # -- filters ----------------------------------------------------------------------------------------------
+    def ids_passing_filters(self, article_ids: Sequence[str], query: Query) -> set[str]:
+        conditions, params = filter_conditions(query, "?")
+        ids = list(dict.fromkeys(article_ids))
+        if not conditions:
+            return set(ids)
+        passing: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_QUERY):  # one IN (...) per chunk: databases cap bound parameters
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            rows = self._query(
+                f"SELECT a.id AS id FROM articles a WHERE a.id IN ({', '.join('?' * len(chunk))}) "
+                f"AND {' AND '.join(conditions)}",
+                [*chunk, *params],
+            )
+            passing.update(row["id"] for row in rows)
+        return passing
 
     # -- subscriptions ----------------------------------------------------------------------------------------
     # Deliveries are listed in the order they were queued: INSERT_ORDER names the column that keeps it.
