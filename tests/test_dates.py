@@ -15,8 +15,8 @@ from newsloom.model import DATE_SOURCES
 
 HTMLDATE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dates" / "htmldate"
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
-# Measured when the gate was last raised: 0.913 day accuracy (htmldate extensive: 0.904 in the same run).
-HTMLDATE_ACCURACY_FLOOR = 0.90
+# Measured when the gate was last raised: 0.931 day accuracy (htmldate extensive: 0.904 in the same run).
+HTMLDATE_ACCURACY_FLOOR = 0.92
 
 
 @pytest.mark.parametrize(

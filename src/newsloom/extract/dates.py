@@ -47,25 +47,28 @@ _MONTHS = {
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 
 _ISO = re.compile(
-    r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+    r"(\d(?<!\d\d)\d{3})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
 )
 # Not "2020/7/11-12", a range of days.
-_SLASHED_YMD = re.compile(r"(?<!\d)(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?!\d|[-–]\d)")
-_DMY_DOTTED = re.compile(r"(?<!\d)(\d{1,2})(?:\.\s?|\s\|\s)(\d{1,2})(?:\.\s?|\s\|\s)(\d{4})(?!\d)")
+_SLASHED_YMD = re.compile(r"(\d(?<!\d\d)\d{3})[/.](\d{1,2})[/.](\d{1,2})(?!\d|[-–]\d)")
+_DMY_DOTTED = re.compile(r"(\d(?<!\d\d)\d?)(?:\.\s?|\s\|\s)(\d{1,2})(?:\.\s?|\s\|\s)(\d{4})(?!\d)")
 # "March 25, 2024" is found from its digits backwards: a pattern that starts with ~200 month names is tried at
 # every word of a page and made the whole-text search ten times slower.
-_DAY_COMMA_YEAR = re.compile(r"(?<![\d.,/-])(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE)
+# Every pattern starts with a digit and checks what precedes it right after (``\d(?<!\d\d)`` rather than
+# ``(?<!\d)\d``): a pattern that opens with a character class lets the regex engine skip ahead to the next
+# digit, one that opens with a lookbehind is tried at every character (four times slower over a page).
+_DAY_COMMA_YEAR = re.compile(r"(\d(?<![\d.,/-]\d)\d?)(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE)
 _MONTH_BEFORE = re.compile(rf"\b({_MONTH_RE})\.?\s+$", re.IGNORECASE)
 _MONTH_LOOKBACK_CHARS = 40
 # "24 نيسان / أبريل 2020": Levantine and Gulf pages print the month under both of its Arabic names.
 _DAY_MONTH_YEAR = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+|del\s+)?({_MONTH_RE})\.?(?:\s*/\s*(?:{_MONTH_RE}))?,?\s+(?:de\s+|del\s+)?(\d{{4}})\b",
+    rf"(\d(?<!\d\d)\d?)(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+|del\s+)?({_MONTH_RE})\.?(?:\s*/\s*(?:{_MONTH_RE}))?,?\s+(?:de\s+|del\s+)?(\d{{4}})\b",
     re.IGNORECASE,
 )
 # "02.12.19": a two-digit year, read only right by the headline where nothing but a dateline looks like it.
-_DMY_SHORT_YEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.])")
-_CJK_YMD = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
-_SLASHED_AMBIGUOUS = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_DMY_SHORT_YEAR = re.compile(r"(\d(?<![\d.]\d)\d?)\.(\d{1,2})\.(\d{2})(?![\d.])")
+_CJK_YMD = re.compile(r"(\d(?<!\d\d)\d{3})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
+_SLASHED_AMBIGUOUS = re.compile(r"(\d(?<![\d/]\d)\d?)/(\d{1,2})/(\d{4})(?![\d/])")
 _CLOCK_SKEW = timedelta(days=1)
 _EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 
@@ -182,6 +185,10 @@ _PUBLISHED_META_KEYS = (
     "article:post_date", "bt:pubdate", "release_date", "displaydate", "timestamp", "ptime", "weibo:article:create_at",
     "nv:date", "publication_date",
 )
+# Meta names that say "a date" rather than "first published": CMSs fill them with the page's generation time.
+_GENERIC_META_KEYS = frozenset(
+    {"date", "datetime", "created", "timestamp", "dc.date", "dcterms.date", "dc.date.created", "dcterms.created"}
+)
 _MODIFIED_META_KEYS = (
     "article:modified_time", "og:updated_time", "datemodified", "dc.date.modified", "dcterms.modified",
     "last-modified", "lastmod", "revised", "article:modified", "parsely-updated",
@@ -189,6 +196,7 @@ _MODIFIED_META_KEYS = (
 # "/2023/10/03-..." or "/2023/10/3/" but not "/2023/10/3-fragen-..." (a number that starts the slug).
 _URL_YMD = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{2}|\d(?=/))(?!\d)")
 # "/meldungen/29-10-2021": day first, the order of most of the world; taken only when the day cannot be a month.
+_URL_YEAR_MONTH = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/")
 _URL_DMY = re.compile(r"(?<![\d.])(\d{2})[-_.](\d{2})[-_.]((?:19|20)\d{2})(?!\d)")
 _URL_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 _DATE_HINT_SELECTOR = ", ".join(
@@ -207,9 +215,14 @@ _MICRODATA_SELECTOR = (
 _DATE_KEY = re.compile(r"date|time|publish|created|pubdate|issued|upload", re.IGNORECASE)
 _NOT_PUBLISHED_KEY = re.compile(r"modif|updat|expir|end|start|valid|event|birth|refresh|revis", re.IGNORECASE)
 _ANNOUNCED_DATE = re.compile(
-    r"(?:published|posted|veröffentlicht|erschienen|publié|publicado|pubblicato|gepubliceerd|erstellt|datum|"
+    r"\b(?:published|posted|veröffentlicht|erschienen|publié|publicado|pubblicato|gepubliceerd|erstellt|datum|"
     r"date|geschrieben|verfasst|online seit|stand|am|vom|on|le|el|il)\W{0,3}(?:am|on|le)?\W{0,3}"
     r"(?:\w+,?\s+)?$",
+    re.IGNORECASE,
+)
+_ANNOUNCED_UPDATE = re.compile(
+    r"(?:updated|last modified|last changed|aktualisiert|geändert|stand|mis à jour|actualizado|aggiornato)"
+    r"\W{0,3}(?:am|on|le|el|il)?\W{0,3}(?:\w+,?\s+)?(?:um\s+\S+\s+)?$",
     re.IGNORECASE,
 )
 _EXTENSIVE_TEXT_CHARS = 60_000
@@ -262,10 +275,16 @@ def _from_json_ld(metadata, now: datetime, keys: tuple[str, ...] = ("datePublish
 
 
 def _from_meta(metadata, now: datetime) -> DateGuess | None:
+    found = _meta_published(metadata, now)
+    return found[0] if found else None
+
+
+def _meta_published(metadata, now: datetime) -> tuple[DateGuess, str] | None:
+    """The first meta field that states the publication date, with its name."""
     for key in _PUBLISHED_META_KEYS:
         found = _guess(metadata.meta.get(key), "meta", "meta", now)
         if found:
-            return found
+            return found, key
     return None
 
 
@@ -377,11 +396,21 @@ def _visible_body_text(body, limit: int = _EXTENSIVE_TEXT_CHARS) -> str:
     """The body's text without the code of inline scripts and styles (read before they are stripped)."""
     text = body.text(separator=" ")[:limit]
     # Photo captions date the photo ("..., France, January 16, 2020"), not the article.
+    # The codes come in document order, as in the text: each is looked for from where the previous one ended.
+    kept: list[str] = []
+    cursor = 0
     for node in body.css("script, style, noscript, template, figcaption"):
         code = node.text()
-        if code and code.strip():
-            text = text.replace(code, " ", 1)
-    return text
+        if not code or not code.strip():
+            continue
+        at = text.find(code, cursor)
+        if at >= 0:
+            kept.append(text[cursor:at])
+            cursor = at + len(code)
+    if not kept:
+        return text
+    kept.append(text[cursor:])
+    return " ".join(kept)
 
 
 def _short_year_date(text: str) -> list[tuple[int, datetime]]:
@@ -432,18 +461,43 @@ def _from_headline_neighbourhood(tree, now: datetime, metadata=None) -> DateGues
     if not headlines:
         return None
     # Menus can run to tens of thousands of characters before the headline.
-    text = _SPACE.sub(" ", _visible_body_text(body, _HEADLINE_SEARCH_CHARS))
+    text = _visible_body_text(body, _HEADLINE_SEARCH_CHARS)
     for headline in headlines:
-        at = text.find(headline)
-        if at >= 0:
-            return _date_around(text, at, headline, now)
+        # The headline is looked up with flexible whitespace and only the text around it is normalised:
+        # normalising a whole page's text cost more than everything else this finder does.
+        found = re.search(r"\s+".join(map(re.escape, headline.split(" "))), text)
+        if found is not None:
+            before = _normalised_tail(text, found.start(), _BEFORE_HEADLINE_CHARS)
+            after = _normalised_head(text, found.end(), _AFTER_HEADLINE_CHARS)
+            return _date_around(before, after, headline, now)
     return None
 
 
-def _date_around(text: str, at: int, headline: str, now: datetime) -> DateGuess | None:
-    """The date nearest the headline (just after or just before it), else one in it."""
-    after = text[at + len(headline) : at + len(headline) + _AFTER_HEADLINE_CHARS]
-    before = text[max(0, at - _BEFORE_HEADLINE_CHARS) : at]
+def _normalised_tail(text: str, end: int, size: int) -> str:
+    """The last ``size`` characters of ``text[:end]`` with whitespace runs read as one space."""
+    span = size * 8
+    while True:
+        start = max(0, end - span)
+        window = _SPACE.sub(" ", text[start:end])
+        if len(window) > size or start == 0:
+            return window[-size:] if size else ""
+        span *= 4
+
+
+def _normalised_head(text: str, start: int, size: int) -> str:
+    """The first ``size`` characters of ``text[start:]`` with whitespace runs read as one space."""
+    span = size * 8
+    while True:
+        end = start + span
+        window = _SPACE.sub(" ", text[start:end])
+        if len(window) > size or end >= len(text):
+            return window[:size]
+        span *= 4
+
+
+def _date_around(before: str, after: str, headline: str, now: datetime) -> DateGuess | None:
+    """The date nearest the headline (just after or just before it, in the text ``before`` and ``after`` it),
+    else one in it."""
     near_before = max(0, len(before) - 60)
     nearest: tuple[int, datetime] | None = None
     for window, near_start, near_end, is_after in ((after, 0, 60, True), (before, near_before, len(before), False)):
@@ -544,14 +598,21 @@ def _from_text_extensive(tree, now: datetime) -> DateGuess | None:
         return None
     text = body.text(separator=" ")[:_EXTENSIVE_TEXT_CHARS]
     counts: dict[datetime, int] = {}
+    last_update: datetime | None = None
     for position, value in _date_candidates(text):
         if not is_plausible(value, now):
             continue
         before = text[max(0, position - 40) : position]
         if _ANNOUNCED_DATE.search(before) and not _UPDATED_WORDS.search(before):
             return DateGuess(value, "text", _CONFIDENCE["text"])
+        if last_update is None and _ANNOUNCED_UPDATE.search(before):
+            last_update = value
         day = datetime(value.year, value.month, value.day)
         counts[day] = counts.get(day, 0) + 1
+    if last_update is not None:
+        # A page that never says when it was published but says when it was last revised ("Stand:",
+        # "zuletzt geändert am"): that date describes the text as it is, unlike dates the text mentions.
+        return DateGuess(last_update, "text", _CONFIDENCE["text-extensive"])
     if not counts:
         return None
     best = max(counts, key=lambda day: (counts[day], -day.toordinal()))
@@ -613,13 +674,23 @@ def _local_day(found: DateGuess, url: str | None, now: datetime) -> DateGuess:
     from_url = _from_url(url, now)
     if from_url is None or from_url.value is None:
         return found
-    gap = abs(from_url.value.date() - found.value.date())
-    if gap == timedelta(days=1) and found.value.utcoffset() == timedelta(0):
-        return DateGuess(from_url.value, "url", _CONFIDENCE["url"])
+    gap = from_url.value.date() - found.value.date()
+    if abs(gap) == timedelta(days=1) and found.value.utcoffset() == timedelta(0):
+        if _local_day_reachable(found.value, gap.days):
+            return DateGuess(from_url.value, "url", _CONFIDENCE["url"])
+        return found
     if from_url.value.date() < found.value.date() - timedelta(days=1):
         # Republished or re-dated pages keep their first URL: the URL day is the original publication.
         return DateGuess(from_url.value, "url", _CONFIDENCE["url"])
     return found
+
+
+def _local_day_reachable(utc_value: datetime, days: int) -> bool:
+    """Whether a publisher's clock can show ``utc_value`` on the day before (``days`` -1) or after (+1): the
+    day before needs a zone behind UTC by more than the time of day (inhabited zones go back 10 hours), the
+    day after one ahead by more than the time left in the day (up to 14 hours)."""
+    minutes = utc_value.hour * 60 + utc_value.minute
+    return minutes < 10 * 60 if days < 0 else minutes >= 10 * 60
 
 
 def _from_image_url(metadata, now: datetime) -> DateGuess | None:
@@ -658,6 +729,64 @@ def _from_headers(headers, now: datetime) -> DateGuess | None:
     return DateGuess(value, "http-header", _CONFIDENCE["http-header"])
 
 
+def _is_bare_day(value: datetime) -> bool:
+    """A date without a time of day (``2022-01-15``): a CMS field filled in by hand or by a template."""
+    return value.tzinfo is None and value.hour == value.minute == value.second == 0
+
+
+def _printed_dateline(tree, now: datetime, page_urls: tuple[str, ...], metadata) -> DateGuess | None:
+    """The date the page shows its readers as its own: a ``<time>`` element, else the date by the headline."""
+    return _from_time_elements(tree, now, page_urls) or _from_headline_neighbourhood(tree, now, metadata)
+
+
+def _from_stated(tree, metadata, now: datetime, page_urls: tuple[str, ...]) -> DateGuess | None:
+    """The publication date stated for machines (JSON-LD, then meta), checked against the dateline the page
+    prints. The printed dateline wins when the stated value is weak evidence: a generic ``date`` field (often the
+    time the page was generated), a bare day without a time (filled in by a template), or a JSON-LD
+    ``datePublished`` that the page itself shows as superseded by its ``dateModified`` day."""
+    found = _from_json_ld(metadata, now)
+    meta = _meta_published(metadata, now)
+    if found is not None and not _is_bare_day(found.value):
+        modified = _json_ld_modified_day(metadata, now)
+        rival = meta[0] if meta and meta[0].value.date() != found.value.date() else None
+        if (modified is None or modified <= found.value.date()) and rival is None:
+            return found
+        printed = _printed_dateline(tree, now, page_urls, metadata)
+        if printed is None or not _agrees_with_url(printed.value, page_urls):
+            return found
+        if printed.value.date() == modified:
+            return printed
+        # JSON-LD and meta tags disagree: the one the page prints is the one its editors see.
+        return rival if rival is not None and printed.value.date() == rival.value.date() else found
+    if found is None:
+        if meta is None:
+            return None
+        found, key = meta
+        if key not in _GENERIC_META_KEYS and not _is_bare_day(found.value):
+            return found
+    printed = _printed_dateline(tree, now, page_urls, metadata)
+    if printed is not None and printed.value.date() != found.value.date() and _agrees_with_url(printed.value, page_urls):
+        return printed
+    return found
+
+
+def _agrees_with_url(value: datetime, page_urls: tuple[str, ...]) -> bool:
+    """False when the page's URL names a year and month (``/2019/10/``) other than ``value``'s."""
+    for url in page_urls:
+        match = _URL_YEAR_MONTH.search(url.split("?", 1)[0])
+        if match:
+            return (value.year, value.month) == (int(match[1]), int(match[2]))
+    return True
+
+
+def _json_ld_modified_day(metadata, now: datetime):
+    for node in metadata.article_nodes()[:8]:
+        found = _guess(node.get("dateModified"), "json-ld", "modified", now)
+        if found:
+            return found.value.date()
+    return None
+
+
 def find_publication_date(tree_or_html, url: str | None = None, headers=None, metadata=None, now: datetime | None = None) -> DateGuess:
     """The publication date of a page and its provenance, or ``DateGuess(None, "unknown", 0.0)``.
 
@@ -678,15 +807,17 @@ def find_publication_date(tree_or_html, url: str | None = None, headers=None, me
         tree = tree_or_html
     if metadata is None:
         metadata = read_machine_metadata(tree, url)
+    page_urls = tuple(u for u in (url, metadata.canonical_url) if u)
+    stated = _from_stated(tree, metadata, now, page_urls)
+    if stated is not None:
+        return _local_day(_publisher_local_time(stated, tree, metadata), url, now)
     finders = (
-        lambda: _from_json_ld(metadata, now),
-        lambda: _from_meta(metadata, now),
         lambda: _from_broken_json_ld(tree, now),
         # A video's upload date dates the page only when the page states nothing else (it is often an embed).
         lambda: _from_json_ld(metadata, now, ("uploadDate",)),
         lambda: _from_microdata(tree, now),
         lambda: _from_url(url, now) or _from_url(metadata.canonical_url, now),
-        lambda: _from_time_elements(tree, now, tuple(u for u in (url, metadata.canonical_url) if u)),
+        lambda: _from_time_elements(tree, now, page_urls),
         lambda: _from_headline_neighbourhood(tree, now, metadata),
         lambda: _from_visible_text(tree, now),
         lambda: _from_attribute_dates(tree, now),
