@@ -406,3 +406,83 @@ def test_bbc_byte_identical_groups_are_all_found() -> None:
     canonical = {doc_id: target or doc_id for doc_id, target in result.items()}
     for ids in exact_groups:
         assert len({canonical[doc_id] for doc_id in ids}) == 1, ids
+
+
+# --- a long stream: memory bounded by the retention window ---------------------------------------------------------
+
+def _random_story(rng: random.Random, words: list[str], length: int = 120) -> str:
+    return " ".join(rng.choice(words) for _ in range(length)) + "."
+
+
+def _stream(seed: int, days: int = 120) -> list[tuple[str, str, datetime]]:
+    """Distinct stories one every 3 hours over ``days``, each sometimes followed by a near copy (a sentence
+    added and a few words changed) and an exact copy within the next two days."""
+    rng = random.Random(seed)
+    words = [f"w{n}" for n in range(3000)]
+    items: list[tuple[str, str, datetime]] = []
+    for n in range(days * 8):
+        published = DAY + timedelta(hours=3 * n)
+        text = _random_story(rng, words)
+        items.append((f"s{n}", text, published))
+        if n % 3 == 0:
+            tokens = text.split()
+            for position in rng.sample(range(len(tokens)), 4):
+                tokens[position] = rng.choice(words)
+            items.append((f"s{n}-near", " ".join(tokens) + " Reporting by a wire.", published + timedelta(hours=20)))
+        if n % 5 == 0:
+            items.append((f"s{n}-copy", text, published + timedelta(days=2)))
+    items.sort(key=lambda item: item[2])
+    return items
+
+
+def test_retiring_old_groups_keeps_every_answer_of_an_ordered_stream() -> None:
+    items = _stream(seed=7)
+    bounded = DuplicateIndex(DedupOptions(retention_days=10))
+    unbounded = DuplicateIndex(DedupOptions(retention_days=None))
+    for start in range(0, len(items), 50):  # batches, as an ingest adds them
+        bounded.add_many(items[start : start + 50])
+        unbounded.add_many(items[start : start + 50])
+    assert bounded.retired > 0.8 * len(items)
+    assert bounded.live < 0.2 * len(items)
+    answers = {doc_id: unbounded.duplicate_of(doc_id) for doc_id, _, _ in items}
+    assert sum(value is not None for value in answers.values()) > 0.4 * len(items) / 2
+    assert {doc_id: bounded.duplicate_of(doc_id) for doc_id, _, _ in items} == answers
+
+
+def test_an_exact_copy_of_a_retired_article_still_finds_its_canonical() -> None:
+    rng = random.Random(3)
+    words = [f"w{n}" for n in range(3000)]
+    old_text = _random_story(rng, words)
+    index = DuplicateIndex(DedupOptions(retention_days=5))
+    index.add_many([("old", old_text, DAY), ("old-copy", old_text, DAY + timedelta(hours=1))])
+    index.add_many([(f"later{n}", _random_story(rng, words), DAY + timedelta(days=30 + n)) for n in range(5)])
+    index.add("trigger", _random_story(rng, words), DAY + timedelta(days=40))
+    assert index.retired >= 2
+    with pytest.raises(KeyError, match="retired"):
+        index.signature("old")
+    match = index.add("reprint", old_text, DAY + timedelta(days=41))
+    assert match is not None and match.kind == "exact" and match.duplicate_of == "old"
+    assert index.duplicate_of("reprint") == "old"
+    # Near copies of a retired article are months apart from it: max_days_apart says they are not copies.
+    assert index.add("late-near", old_text + " An update.", DAY + timedelta(days=42)) is None
+
+
+def test_the_live_set_is_capped_for_an_undated_stream() -> None:
+    rng = random.Random(5)
+    words = [f"w{n}" for n in range(3000)]
+    texts = [_random_story(rng, words) for _ in range(40)]
+    index = DuplicateIndex(DedupOptions(max_live_documents=10))
+    for n, text in enumerate(texts):
+        index.add(f"d{n}", text)
+    # Retiring runs at the start of each add: the cap, plus the documents of the latest call.
+    assert index.live == 11 and index.retired == 29
+    assert index.add("again", texts[0]).duplicate_of == "d0"  # exact: found however old
+    near = texts[-1].replace(texts[-1].split()[3], "changed", 1)
+    assert index.add("near-recent", near).duplicate_of == "d39"  # near: found among the live ones
+
+
+def test_retention_options_are_checked() -> None:
+    with pytest.raises(InputError, match="retention_days"):
+        DedupOptions(retention_days=0)
+    with pytest.raises(InputError, match="max_live_documents"):
+        DedupOptions(max_live_documents=0)

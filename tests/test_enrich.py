@@ -154,6 +154,19 @@ def test_surname_resolver_uses_most_frequent_full_name() -> None:
     assert resolver.resolve("Volcker", "PERSON") == "Volcker"
 
 
+def test_surname_resolver_forgets_the_least_recent_names_past_its_bound() -> None:
+    resolver = SurnameResolver(max_surnames=4)
+    resolver.observe([("James Baker", "PERSON")])
+    for surname in ("Volcker", "Greenspan", "Miller"):
+        resolver.observe([(f"Paul {surname}", "PERSON")])
+    resolver.observe([("James Baker", "PERSON")])  # used again: now the most recent
+    resolver.observe([("Anna Smith", "PERSON")])  # a fifth surname: the older half goes
+    assert resolver.resolve("Baker", "PERSON") == "James Baker"
+    assert resolver.resolve("Smith", "PERSON") == "Anna Smith"
+    assert resolver.resolve("Volcker", "PERSON") == "Volcker"
+    assert len(resolver._full_names) <= 4
+
+
 # --- entities with spaCy --------------------------------------------------------------------------------------
 
 

@@ -30,7 +30,9 @@ stored signatures stay valid.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
+import math
 import re
 import json
 import struct
@@ -82,6 +84,10 @@ class DedupOptions:
     (weekly money-market figures, dividend notices) rather than copies. For the same reason near copies must be
     published within ``max_days_apart`` days of each other when both dates are known (syndication takes hours
     or days; a look-alike months later is a recurring report). Exact copies are copies whatever the dates.
+
+    ``retention_days`` and ``max_live_documents`` bound a long-running index's memory; they are not part of a
+    signature and change no answer for a stream that arrives within ``retention_days - max_days_apart`` days of
+    publication order.
     """
 
     shingle_size: int = 3
@@ -100,6 +106,10 @@ class DedupOptions:
     max_text_chars: int = 5_000_000
     max_candidates: int = 32  # candidates verified exactly per document, best MinHash estimate first
     max_bucket_size: int = 1_000  # an LSH bucket this full holds a template, not a story
+    # Memory bound of a streaming index (see DuplicateIndex): near-copy data is kept for documents within
+    # retention_days of the newest publication date seen, and for at most max_live_documents of them.
+    retention_days: float | None = 30.0
+    max_live_documents: int = 200_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -121,6 +131,10 @@ class DedupOptions:
             problems.append("need shingle_size <= min_words <= max_words and max_text_chars >= 1")
         if self.max_candidates < 1 or self.max_bucket_size < 1:
             problems.append("max_candidates and max_bucket_size must be positive")
+        if self.retention_days is not None and not self.retention_days > 0:
+            problems.append("retention_days must be None or positive")
+        if self.max_live_documents < 1:
+            problems.append("max_live_documents must be positive")
         if problems:
             raise InputError("invalid dedup options: " + "; ".join(problems))
 
@@ -488,6 +502,7 @@ def shingle_hashes(text: str, options: DedupOptions | None = None) -> np.ndarray
 
 
 _BATCH = 1024
+_DAY = 86_400.0
 _CHUNK_BYTES = 4 << 20
 
 
@@ -620,6 +635,14 @@ class DuplicateIndex:
     Groups never merge: a new document joins the group of its best match. A repeated ``doc_id`` is not added
     again; ``add`` then reports its current status. Adding in batches (``add_many``) gives the same answers
     as adding one by one, only faster.
+
+    Memory stays flat in a long stream: near copies are published within days of each other
+    (``max_days_apart``), so a group whose newest member is more than ``retention_days`` older than the newest
+    publication date seen is *retired*: its MinHash rows, LSH entries and shingle sets are dropped, and only its
+    ids, dates and exact fingerprints stay (a few hundred bytes per document), so an exact copy still joins it
+    however late it comes. ``max_live_documents`` caps the documents kept in full (oldest retired first), which
+    also bounds undated streams. Retiring happens at the start of each ``add*`` call, never to documents of the
+    call itself.
     """
 
     def __init__(self, options: DedupOptions | None = None) -> None:
@@ -632,8 +655,17 @@ class DuplicateIndex:
         self._matches: dict[int, tuple[int, float, DuplicateKind]] = {}
         self._by_fingerprint: dict[bytes, int] = {}
         self._bands = _BandIndex(self.options.max_bucket_size)
-        # MinHash rows of all documents, for a vectorised similarity estimate of the LSH candidates.
+        # MinHash rows of the live documents (by slot), for a vectorised similarity estimate of LSH candidates.
         self._minhashes = np.empty((0, self.options.num_perm), dtype=np.uint32)
+        self._slot_of: dict[int, int] = {}
+        self._free_slots: list[int] = []
+        # Retiring: (time key, ordinal) of every live document; the time key is the publication date, or for
+        # an undated document the stream's clock (newest date seen) when it arrived, +inf before any date.
+        self._clock = -math.inf
+        self._retire_heap: list[tuple[float, int]] = []
+        self._time_of: dict[int, float] = {}
+        self._retired_since_purge = 0
+        self.retired = 0  # documents retired so far
 
     # ------------------------------------------------------------------------------------------- reading
 
@@ -660,14 +692,23 @@ class DuplicateIndex:
         return [self._ids[group.canonical]] + [self._ids[m] for m in group.members if m != group.canonical]
 
     def signature(self, doc_id: str) -> bytes:
-        """The stored form of ``doc_id``'s signature."""
-        return self._signatures[self._require(doc_id)].to_bytes()
+        """The stored form of ``doc_id``'s signature (documents of the latest ``add*`` call are never retired)."""
+        signature = self._signatures[self._require(doc_id)]
+        if signature is None:
+            raise KeyError(f"document {doc_id!r} was retired from the index; its signature is in the store")
+        return signature.to_bytes()
+
+    @property
+    def live(self) -> int:
+        """Documents held in full (not retired)."""
+        return len(self._time_of)
 
     def rows(self) -> Iterator[IndexRow]:
-        """Everything needed to rebuild this index with :meth:`load`, in insertion order."""
+        """Everything needed to rebuild this index with :meth:`load`, in insertion order (live documents)."""
         for ordinal, doc_id in enumerate(self._ids):
-            signature = self._signatures[ordinal].to_bytes()
-            yield IndexRow(doc_id, signature, self._published[ordinal], self.duplicate_of(doc_id))
+            signature = self._signatures[ordinal]
+            if signature is not None:
+                yield IndexRow(doc_id, signature.to_bytes(), self._published[ordinal], self.duplicate_of(doc_id))
 
     def _require(self, doc_id: str) -> int:
         try:
@@ -682,6 +723,7 @@ class DuplicateIndex:
         _check_id(doc_id)
         if doc_id in self._ordinal_of:
             return self._status(self._ordinal_of[doc_id])
+        self.retire()
         signatures, minhashes = _signature_batch([text], self.options)
         return self._add_batch([doc_id], signatures, [published_at], minhashes)[0]
 
@@ -692,6 +734,7 @@ class DuplicateIndex:
     def add_many(self, items: Iterable[tuple[str, str, datetime | None]]) -> list[DuplicateMatch | None]:
         """``add`` over (doc_id, text, published_at) items in order, hashed and matched in vectorised batches."""
         results: list[DuplicateMatch | None] = []
+        self.retire()
         for batch in _batched(items, _BATCH):
             signatures, minhashes = _signature_batch([text for _, text, _ in batch], self.options)
             ids = [doc_id for doc_id, _, _ in batch]
@@ -709,6 +752,7 @@ class DuplicateIndex:
     ) -> list[DuplicateMatch | None]:
         """``add_signature`` over many items, matched in vectorised batches."""
         results: list[DuplicateMatch | None] = []
+        self.retire()
         for batch in _batched(items, _BATCH):
             signatures = [self._parsed(signature) for _, signature, _ in batch]
             minhashes = np.stack([s.minhash for s in signatures])
@@ -788,12 +832,69 @@ class DuplicateIndex:
         self._published.append(published_at)
         self._signatures.append(signature)
         self._group_of.append(None)
-        if ordinal == len(self._minhashes):  # grow by doubling
-            grown = np.empty((max(1024, 2 * len(self._minhashes)), self.options.num_perm), dtype=np.uint32)
-            grown[:ordinal] = self._minhashes[:ordinal]
-            self._minhashes = grown
-        self._minhashes[ordinal] = signature.minhash
+        if self._free_slots:
+            slot = self._free_slots.pop()
+        else:
+            slot = len(self._slot_of)
+            if slot == len(self._minhashes):  # grow by doubling
+                grown = np.empty((max(1024, 2 * len(self._minhashes)), self.options.num_perm), dtype=np.uint32)
+                grown[:slot] = self._minhashes[:slot]
+                self._minhashes = grown
+        self._slot_of[ordinal] = slot
+        self._minhashes[slot] = signature.minhash
+        if published_at is not None:
+            time_key = published_at.timestamp()
+            self._clock = max(self._clock, time_key)
+        else:
+            time_key = self._clock if self._clock > -math.inf else math.inf
+        self._time_of[ordinal] = time_key
+        heapq.heappush(self._retire_heap, (time_key, ordinal))
         return ordinal
+
+    def _slots(self, ordinals: np.ndarray) -> np.ndarray:
+        """The MinHash rows of ``ordinals`` (-1 for a retired document)."""
+        get = self._slot_of.get
+        return np.fromiter((get(o, -1) for o in ordinals.tolist()), dtype=np.int64, count=len(ordinals))
+
+    # ------------------------------------------------------------------------------------------- retiring
+
+    def retire(self) -> int:
+        """Retire groups past ``retention_days`` (and the oldest beyond ``max_live_documents``); returns how
+        many documents were retired. Called by every ``add*``; call it after :meth:`load` to apply the bound."""
+        options = self.options
+        cutoff = self._clock - options.retention_days * _DAY if options.retention_days is not None else -math.inf
+        heap, time_of = self._retire_heap, self._time_of
+        retired = 0
+        while heap and (heap[0][0] < cutoff or len(time_of) > options.max_live_documents):
+            time_key, ordinal = heapq.heappop(heap)
+            if time_of.get(ordinal) != time_key:
+                continue  # retired with its group already
+            group = self._group_of[ordinal]
+            members = [ordinal] if group is None else [m for m in group.members if m in time_of]
+            newest = max(time_of[m] for m in members)
+            if newest > time_key and len(time_of) <= options.max_live_documents:
+                continue  # a newer member keeps the group: its own heap entry retires it later
+            for member in members:
+                self._retire_one(member)
+            retired += len(members)
+        self.retired += retired
+        self._retired_since_purge += retired
+        if self._retired_since_purge > max(4_096, len(time_of)):
+            self._purge_bands()
+        return retired
+
+    def _retire_one(self, ordinal: int) -> None:
+        del self._time_of[ordinal]
+        self._free_slots.append(self._slot_of.pop(ordinal))
+        self._signatures[ordinal] = None  # the fingerprint map keeps what exact matching needs
+
+    def _purge_bands(self) -> None:
+        """Drop the LSH entries of retired documents (queries already skip them; this frees their memory)."""
+        alive = np.zeros(len(self._ids), dtype=bool)
+        alive[np.fromiter(self._slot_of, dtype=np.int64, count=len(self._slot_of))] = True
+        self._bands.runs = [(keys[alive[ordinals]], ordinals[alive[ordinals]]) for keys, ordinals in self._bands.runs]
+        self._bands.runs = [run for run in self._bands.runs if len(run[0])]
+        self._retired_since_purge = 0
 
     def _candidates(self, ordinals: list[int], minhashes: np.ndarray) -> dict[int, list[int]]:
         """For each new ordinal, the earlier documents worth verifying, best MinHash estimate first; files the
@@ -816,9 +917,12 @@ class DuplicateIndex:
         pairs = np.sort((documents << 32) | earlier)  # ordinals stay far below 2**32
         pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
         documents, earlier = pairs >> 32, pairs & 0xFFFFFFFF
+        earlier_slots = self._slots(earlier)
+        live = earlier_slots >= 0  # retired documents' LSH entries linger until the next purge
+        documents, earlier, earlier_slots = documents[live], earlier[live], earlier_slots[live]
         # Estimated Jaccard (share of equal MinHash rows) ranks the candidates; about three standard
         # deviations of slack below min_jaccard keeps true copies while chance collisions go unverified.
-        equal_rows = np.count_nonzero(self._minhashes[documents] == self._minhashes[earlier], axis=1)
+        equal_rows = np.count_nonzero(self._minhashes[self._slots(documents)] == self._minhashes[earlier_slots], axis=1)
         estimates = equal_rows / self.options.num_perm
         keep = estimates >= self.options.min_jaccard - 0.1
         documents, earlier, estimates = documents[keep], earlier[keep], estimates[keep]
@@ -840,7 +944,8 @@ class DuplicateIndex:
             if contained is None or (best is not None and contained <= best[1]):
                 continue
             group = self._group_of[candidate]
-            if group is not None and group.canonical != candidate:
+            # A retired canonical (an old group an exact copy revived) is no longer checked against.
+            if group is not None and group.canonical != candidate and self._signatures[group.canonical] is not None:
                 if self._verified_similarity(ordinal, group.canonical, against_canonical=True) is None:
                     continue
             best = (candidate, contained, "near")
@@ -933,7 +1038,7 @@ class DuplicateIndex:
                 if len(parsed.shingles):
                     indexed.append(ordinal)
         for chunk in _batched(indexed, 65_536):
-            keys = band_keys(index._minhashes[chunk], index.options).ravel()
+            keys = band_keys(index._minhashes[index._slots(np.asarray(chunk, dtype=np.int64))], index.options).ravel()
             order = np.argsort(keys, kind="stable")
             index._bands.insert(keys[order], np.repeat(np.asarray(chunk, dtype=np.int64), index.options.bands)[order])
         for ordinal, duplicate_of in links:
@@ -947,6 +1052,7 @@ class DuplicateIndex:
             group.members.append(ordinal)
             index._group_of[ordinal] = group
             index._matches[ordinal] = index._recorded_match(ordinal, canonical)
+        index.retire()
         return index
 
     def _recorded_match(self, ordinal: int, canonical: int) -> tuple[int, float, DuplicateKind]:

@@ -25,6 +25,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -304,17 +305,25 @@ class SurnameResolver:
     """Maps a bare surname to the most frequent full person name seen with it, over every article observed.
 
     Keep one instance across batches to resolve against the whole corpus seen so far. A tie between two
-    full names leaves the surname as it is: guessing would merge two people.
+    full names leaves the surname as it is: guessing would merge two people. Memory is bounded: past
+    ``max_surnames`` the half seen least recently is forgotten.
     """
 
-    def __init__(self) -> None:
-        self._full_names: dict[str, Counter[str]] = {}
+    def __init__(self, max_surnames: int = 200_000) -> None:
+        self.max_surnames = max_surnames
+        self._full_names: dict[str, Counter[str]] = {}  # in order of last use
 
     def observe(self, mentions: Iterable[tuple[str, str]]) -> None:
+        full_names = self._full_names
         for name, label in set(mentions):  # count articles, not repetitions inside one
             words = _tokens(name)
             if label == "PERSON" and len(words) > 1:
-                self._full_names.setdefault(words[-1], Counter())[name] += 1
+                seen = full_names.pop(words[-1], None) or Counter()
+                seen[name] += 1
+                full_names[words[-1]] = seen  # re-inserted: dicts keep insertion order, so this marks it recent
+        if len(full_names) > self.max_surnames:
+            for surname in list(islice(full_names, len(full_names) - self.max_surnames // 2)):
+                del full_names[surname]
 
     def resolve(self, name: str, label: str) -> str:
         if label != "PERSON" or len(_tokens(name)) != 1:
