@@ -286,6 +286,9 @@ def test_stories_are_stored_merged_and_counted_without_copies(store):
     assert store.story_merged_into("s-rafah") is None
     with pytest.raises(NotFoundError):
         store.get_story("s-never-made")
+    # The story: search filter follows the redirect too (a saved search or feed on the absorbed id).
+    hits = store.search("story:s-gaza", limit=10)
+    assert sorted(hit.article.id for hit in hits) == sorted([a1.id, a2.id, a3.id])
 
 
 # -- search filters, sort, entity boost and facets (the query language of search.py, on every backend) ----------------

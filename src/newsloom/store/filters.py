@@ -45,8 +45,13 @@ def filter_conditions(query: Query, placeholder: str) -> tuple[list[str], list[o
         for language in filters.languages:
             params += [language, like_escaped(language) + "-%"]
     if filters.stories:
-        conditions.append(_any_of([f"a.story_id = {p}" for _ in filters.stories]))
-        params += filters.stories
+        # A story merged into another is found under the survivor's id (the store flattens redirect chains).
+        conditions.append(_any_of([
+            f"a.story_id = COALESCE((SELECT r.merged_into FROM story_redirects r WHERE r.id = {p}), {p})"
+            for _ in filters.stories
+        ]))
+        for story in filters.stories:
+            params += [story, story]
     # sort_time is UTC ISO text, so comparing text compares instants; a bare day sorts before that day's times.
     if filters.after is not None:
         conditions.append(f"a.sort_time >= {p}")
