@@ -146,3 +146,29 @@ def test_story_state_survives_runs(tmp_path):
     assert grouping(second) == expected
     assert sum(s.article_count for s in second.top_stories(limit=100)) == len(reports)
     second.close()
+
+
+def test_a_restart_reads_full_signatures_only_for_the_retention_window(any_store):
+    import random
+
+    rng = random.Random(11)
+    words = [f"w{n}" for n in range(4000)]
+
+    def story(n: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(150)) + f" Story {n}."
+
+    texts = [story(n) for n in range(40)]
+    first_run = [record(f"https://a.example/{n}", text, DAY + timedelta(days=3 * n), title=f"Story {n}")
+                 for n, text in enumerate(texts)]  # 40 articles over 117 days
+    ingest_articles(first_run, any_store, stages=[DedupStage()])
+    rows = list(any_store.dedup_rows(retention_days=30))
+    assert sum(len(signature) > 100 for _, signature, _, _ in rows) == 11  # the last 30 days: days 87..117
+    # A new process: only the window is loaded in full; older articles keep what exact matching needs.
+    stage = DedupStage()
+    reprint = record("https://b.example/reprint", texts[0], DAY + timedelta(days=120), title="Story 0")
+    near = texts[-1].replace(texts[-1].split()[10], "changed", 1) + " Reporting by a wire."
+    late_copy = record("https://b.example/near", near, DAY + timedelta(days=118), title="Story 39, updated")
+    ingest_articles([reprint, late_copy], any_store, stages=[stage])
+    assert stage._index.retired == 29 and stage._index.live == 11 + 2
+    assert any_store.get_article(reprint.id).duplicate_of == first_run[0].id
+    assert any_store.get_article(late_copy.id).duplicate_of == first_run[-1].id

@@ -66,6 +66,7 @@ __all__ = [
     "containment",
     "find_duplicates",
     "dedup_jsonl",
+    "RETIRED_PREFIX_SIZE",
 ]
 
 DuplicateKind = Literal["exact", "near"]
@@ -381,6 +382,8 @@ _MAGIC = b"NLD1"
 _HEADER = struct.Struct("<4sBBHIII?")
 _VERSION = 1
 _EMPTY = np.empty(0, dtype=np.uint32)
+# What a store needs to return of a signature past the retention window: header and exact fingerprint.
+RETIRED_PREFIX_SIZE = _HEADER.size + 16
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -430,6 +433,23 @@ class DocumentSignature:
             if len(values) > 1 and not bool(np.all(values[1:] > values[:-1])):
                 raise InputError("corrupt dedup signature: sets not sorted")
         return cls(fingerprint, minhash, shingles, numbers, shingle_size, seed)
+
+    @staticmethod
+    def retired_fingerprint(data: bytes) -> bytes | None | bool:
+        """For the stored prefix of a signature (header and fingerprint only, ``RETIRED_PREFIX_SIZE`` bytes: what
+        a store returns for a document past the retention window) its fingerprint or None; False when ``data``
+        is a whole signature instead."""
+        if len(data) < _HEADER.size:
+            raise InputError("not a newsloom dedup signature (too short)")
+        magic, version, _, num_perm, _, shingle_count, number_count, has_fingerprint = _HEADER.unpack_from(data)
+        if magic != _MAGIC or version != _VERSION:
+            raise InputError("not a newsloom dedup signature (bad magic or version)")
+        fingerprint_size = 16 if has_fingerprint else 0
+        if len(data) == _HEADER.size + fingerprint_size + 4 * (num_perm + shingle_count + number_count):
+            return False
+        if len(data) not in (_HEADER.size + fingerprint_size, RETIRED_PREFIX_SIZE):
+            raise InputError(f"corrupt dedup signature: {len(data)} bytes")
+        return bytes(data[_HEADER.size : _HEADER.size + 16]) if has_fingerprint else None
 
     def check_compatible(self, options: DedupOptions) -> None:
         if (self.shingle_size, len(self.minhash), self.seed) != (options.shingle_size, options.num_perm, options.seed):
@@ -1024,10 +1044,18 @@ class DuplicateIndex:
             return index
         links: list[tuple[int, str]] = []
         indexed: list[int] = []
+        retired_fingerprints: dict[int, bytes | None] = {}  # for the links below; dropped after loading
         for row in rows:
             doc_id, signature, published_at, duplicate_of = (tuple(row) + (None, None))[:4]
             _check_id(doc_id)
             if doc_id in index._ordinal_of:
+                continue
+            fingerprint = DocumentSignature.retired_fingerprint(signature) if isinstance(signature, bytes) else False
+            if fingerprint is not False:  # a document past the window: only what exact matching needs
+                ordinal = index._append_retired(doc_id, fingerprint, _utc(published_at))
+                retired_fingerprints[ordinal] = fingerprint
+                if duplicate_of is not None:
+                    links.append((ordinal, duplicate_of))
                 continue
             parsed = index._parsed(signature)
             ordinal = index._append(doc_id, parsed, _utc(published_at))
@@ -1051,15 +1079,39 @@ class DuplicateIndex:
                 index._group_of[canonical] = group
             group.members.append(ordinal)
             index._group_of[ordinal] = group
-            index._matches[ordinal] = index._recorded_match(ordinal, canonical)
+            index._matches[ordinal] = index._recorded_match(ordinal, canonical, retired_fingerprints)
         index.retire()
         return index
 
-    def _recorded_match(self, ordinal: int, canonical: int) -> tuple[int, float, DuplicateKind]:
-        """How a stored duplicate relates to its canonical, recomputed from the two signatures."""
+    def _append_retired(self, doc_id: str, fingerprint: bytes | None, published_at: datetime | None) -> int:
+        ordinal = len(self._ids)
+        self._ids.append(doc_id)
+        self._ordinal_of[doc_id] = ordinal
+        self._published.append(published_at)
+        self._signatures.append(None)
+        self._group_of.append(None)
+        if published_at is not None:
+            self._clock = max(self._clock, published_at.timestamp())
+        if fingerprint is not None and fingerprint not in self._by_fingerprint:
+            self._by_fingerprint[fingerprint] = ordinal
+        self.retired += 1
+        return ordinal
+
+    def _recorded_match(
+        self, ordinal: int, canonical: int, retired_fingerprints: dict[int, bytes | None]
+    ) -> tuple[int, float, DuplicateKind]:
+        """How a stored duplicate relates to its canonical, recomputed from the two signatures. When one was
+        loaded retired only fingerprints compare; a near copy's containment is then reported as ``threshold``,
+        the least it had when it was matched."""
         mine, theirs = self._signatures[ordinal], self._signatures[canonical]
-        if mine.fingerprint is not None and mine.fingerprint == theirs.fingerprint:
+        fingerprints = [
+            signature.fingerprint if signature is not None else retired_fingerprints.get(number)
+            for signature, number in ((mine, ordinal), (theirs, canonical))
+        ]
+        if fingerprints[0] is not None and fingerprints[0] == fingerprints[1]:
             return canonical, 1.0, "exact"
+        if mine is None or theirs is None:
+            return canonical, self.options.threshold, "near"
         return canonical, containment(mine.shingles, theirs.shingles)[0], "near"
 
 

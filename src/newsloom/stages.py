@@ -67,10 +67,11 @@ class DedupStage:
         self._index = None
 
     def _load(self, store: Store):
-        from .dedup import DuplicateIndex
+        from .dedup import DedupOptions, DuplicateIndex
 
         if self._index is None:
-            self._index = DuplicateIndex.load(store.dedup_rows())
+            options = DedupOptions()
+            self._index = DuplicateIndex.load(store.dedup_rows(retention_days=options.retention_days), options)
         return self._index
 
     def __call__(self, batch: Batch, store: Store) -> None:

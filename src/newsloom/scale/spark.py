@@ -161,7 +161,7 @@ def _session_running() -> bool:
 class _NoStoredSignatures:
     """The store a partition's DedupStage sees: empty, so it dedups within the partition only."""
 
-    def dedup_rows(self) -> list[tuple[str, bytes, datetime | None, str | None]]:
+    def dedup_rows(self, retention_days: float | None = None) -> list[tuple[str, bytes, datetime | None, str | None]]:
         return []
 
 

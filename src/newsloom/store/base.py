@@ -196,9 +196,11 @@ class Store(ABC):
         state never gets ahead of what was committed."""
 
     @abstractmethod
-    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+    def dedup_rows(self, retention_days: float | None = None) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
         """(article id, signature, published_at, duplicate_of) of every indexed article, in the order indexed:
-        what ``DuplicateIndex.load`` rebuilds the index from."""
+        what ``DuplicateIndex.load`` rebuilds the index from. With ``retention_days``, articles published that
+        long before the newest one come with only their signature's header and exact fingerprint
+        (``dedup.RETIRED_PREFIX_SIZE`` bytes), so a restart reads a window, not the whole corpus."""
 
     @abstractmethod
     def get_story(self, story_id: str) -> StoryRow:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from ..dedup import RETIRED_PREFIX_SIZE
 from ..errors import NotFoundError
 from ..model import Article
 from ..search import Query
@@ -119,11 +120,19 @@ class SharedQueries:
         return [row_to_article(row) for row in rows]
 
     # -- duplicates -------------------------------------------------------------------------------------------
-    def dedup_rows(self) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+    def dedup_rows(self, retention_days: float | None = None) -> Iterable[tuple[str, bytes, datetime | None, str | None]]:
+        signature, params = "s.signature", []
+        if retention_days is not None:
+            newest = self._query("SELECT max(published_at) AS newest FROM dedup_signatures")[0]["newest"]
+            if newest is not None:
+                # Past the window only the header and exact fingerprint are read (DuplicateIndex.load retires them).
+                signature = "CASE WHEN s.published_at < ? THEN substr(s.signature, 1, ?) ELSE s.signature END"
+                params = [iso(parse_iso(newest) - timedelta(days=retention_days)), RETIRED_PREFIX_SIZE]
         rows = self._query(
-            "SELECT s.article_id AS article_id, s.signature AS signature, s.published_at AS published_at, "
+            f"SELECT s.article_id AS article_id, {signature} AS signature, s.published_at AS published_at, "
             "a.duplicate_of AS duplicate_of FROM dedup_signatures s "
-            "JOIN articles a ON a.id = s.article_id ORDER BY s.position"
+            "JOIN articles a ON a.id = s.article_id ORDER BY s.position",
+            params,
         )
         return [(r["article_id"], bytes(r["signature"]), parse_iso(r["published_at"]), r["duplicate_of"]) for r in rows]
 
