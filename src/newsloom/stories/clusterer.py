@@ -26,20 +26,31 @@ dateline such as "WASHINGTON (Reuters) -" (see ``text.headline_of``).
 Late articles (published before the stream's clock) are scored against story time spans, so they join the
 story they belong to as long as it is live. Stories idle longer than ``window_days`` (or, in undated streams,
 for ``idle_articles`` articles) are archived: dropped from the index, kept as plain ``StoryRecord`` values
-until ``pop_archived`` hands them to the caller. All state is plain data (``to_state`` / ``from_state``).
+until ``pop_archived`` hands them to the caller. All state is plain data (``to_state`` / ``from_state``;
+``state_json`` encodes it story by story, vectors as base64 float64, for checkpoints).
+
+Memory per live story is kept small without changing a decision: a one-article story (most stories) holds its
+article's vectors once, as its sums, its centroids and its member's vectors at the same time; from the second
+article on, member vectors and the sums of small stories are packed (a tuple of terms and a float64 array, the
+same numbers as the dicts); only the centroids, read for every candidate, stay dicts. Index keys of one story
+have a ``(story_id, weight)`` pair for posting, and words and entity keys are interned strings shared by all.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
+import json
 import math
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from itertools import islice
-from operator import itemgetter
+from itertools import islice, repeat
+from operator import itemgetter, mul
 from typing import Any
 
 from newsloom.errors import InputError, NotFoundError
@@ -52,6 +63,8 @@ from newsloom.stories.text import (
     normalise_word,
     proper_nouns_of,
     strip_dateline,
+    surface_entry,
+    surface_of,
     tf_idf,
     top_terms,
     unit,
@@ -69,7 +82,11 @@ __all__ = [
 ]
 
 _DAY = 86_400.0
-_STATE_VERSION = 1
+# Sums of stories up to this size are packed between joins (a refresh at each join unpacks them anyway); bigger
+# stories, few and refreshed only every size/8 joins, keep dict sums that a join adds into directly.
+_PACKED_SUMS_UP_TO = 16
+_STATE_VERSION = 2  # 1 wrote vectors as {term: weight} objects and a one-article story's vectors three times
+_READABLE_STATE_VERSIONS = (1, 2)
 _ENTITY_PREFIX = "\x00"  # entity keys share the frequency table and the index with words under this prefix
 
 
@@ -157,25 +174,92 @@ class RelatedArticle:
     reason: str
 
 
+class _Packed:
+    """A unit vector kept for later (a member's): its terms in a tuple, their weights in a float64 array.
+
+    About a third of the memory of the same ``dict`` (no hash table, no float objects) and the same numbers, so
+    scores computed from it are those of the dict (summed in the vector's order).
+    """
+
+    __slots__ = ("terms", "weights")
+
+    def __init__(self, terms: tuple[str, ...], weights: array[float]) -> None:
+        self.terms = terms
+        self.weights = weights
+
+    @classmethod
+    def of(cls, vector: Mapping[str, float]) -> _Packed:
+        if not vector:
+            return _EMPTY
+        return cls(tuple(vector), array("d", list(vector.values())))  # from a list: allocated to size
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(self.terms, self.weights))
+
+    def dot(self, other: Mapping[str, float]) -> float:
+        """Dot product with a dict vector; the look-ups and the products run in C."""
+        return sum(map(mul, self.weights, map(other.get, self.terms, repeat(0.0))))
+
+
+_EMPTY = _Packed((), array("d"))
+
+# A vector as kept by a member: the dict itself while its story has that one article (then the same object is the
+# story's sum and centroid), packed from the second article on.
+_Vector = dict[str, float] | _Packed
+
+
+def _as_dict(vector: _Vector) -> dict[str, float]:
+    return vector.as_dict() if isinstance(vector, _Packed) else vector
+
+
+def _packed(vector: _Vector) -> _Packed:
+    return vector if isinstance(vector, _Packed) else _Packed.of(vector)
+
+
+def _entity_key(key: str) -> str:
+    """An entity's key in the index and the frequency table; interned, as many stories index the same entity."""
+    return sys.intern(_ENTITY_PREFIX + key)
+
+
+def _items(vector: _Vector) -> Iterable[tuple[str, float]]:
+    return zip(vector.terms, vector.weights) if isinstance(vector, _Packed) else vector.items()
+
+
+def _similarity(left: _Vector, right: _Vector) -> float:
+    """Cosine of two unit vectors, each a dict or packed."""
+    if isinstance(left, _Packed):
+        left, right = right, left
+    if isinstance(left, _Packed):  # both packed (related articles only): unpack one
+        left = left.as_dict()
+    return right.dot(left) if isinstance(right, _Packed) else cosine(left, right)
+
+
 @dataclass(slots=True)
 class _Member:
     article_id: str
     title: str
-    vector: dict[str, float]
-    entities: dict[str, float]
+    vector: _Vector
+    entities: _Vector
     published: float | None
     sequence: int
 
 
 @dataclass(slots=True)
 class _Story:
+    """A live story. While it has one article, ``text_sum``, ``centroid`` and that member's ``vector`` are one
+    dict (and so are the entity sum, centroid and vector); from the second article on, the sums and the members'
+    vectors are packed and only the centroids, read for every candidate, stay dicts."""
+
     id: str
     sequence: int  # when it was opened; the older story survives a merge
-    text_sum: dict[str, float] = field(default_factory=dict)
-    entity_sum: dict[str, float] = field(default_factory=dict)
+    text_sum: _Vector = field(default_factory=dict)
+    entity_sum: _Vector = field(default_factory=dict)
     centroid: dict[str, float] = field(default_factory=dict)
     entity_centroid: dict[str, float] = field(default_factory=dict)
-    indexed_terms: list[str] = field(default_factory=list)
+    indexed_terms: tuple[str, ...] = ()
     members: list[_Member] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
     first_seen: float | None = None
@@ -245,11 +329,12 @@ def _entity_keys(
         else:
             raise InputError(f"an entity must be an EntityMention, (name, type), mapping or str, not {entity!r}")
         words = [word for word in (normalise_word(token) for token in name.split()) if len(word) > 1 and word not in STOPWORDS]
-        phrase = " ".join(words)
+        phrase = sys.intern(" ".join(words))  # shared by every article naming it
         if not phrase:
             continue
         keys.append(phrase)
-        display.setdefault(phrase, name.strip())
+        if phrase not in display:
+            display[phrase] = surface_entry(phrase, name.strip())
         if len(words) > 1:
             keys.extend(words)
     return keys
@@ -264,10 +349,10 @@ class StoryClusterer:
         self.clock: float | None = None  # latest publication time seen
         self.sequence = 0  # articles added so far
         self._stories: dict[str, _Story] = {}
-        self._postings: dict[str, dict[str, float]] = {}
+        self._postings: dict[str, dict[str, float] | tuple[str, float]] = {}
         self._article_story: dict[str, str] = {}
         self._archived: list[StoryRecord] = []
-        self._display: dict[str, str] = {}  # entity key -> a surface form, for reasons
+        self._display: dict[str, str] = {}  # entity key -> a surface form, for reasons ("" for key.title())
         self._expiry_heap: list[tuple[float, str]] = []
         self._sequence_heap: list[tuple[int, str]] = []
         self._merged_into: dict[str, str] = {}  # absorbed story id -> the story that absorbed it (bounded)
@@ -422,7 +507,7 @@ class StoryClusterer:
         if len(related) >= k:
             return related
         others: list[tuple[float, _Member, str]] = []
-        for candidate_id, _ in self._retrieve(query.vector, limit=self.options.candidates):
+        for candidate_id, _ in self._retrieve(_as_dict(query.vector), limit=self.options.candidates):
             if candidate_id == story.id:
                 continue
             for member in self._stories[candidate_id].members:
@@ -461,14 +546,15 @@ class StoryClusterer:
             entity_keys = proper_nouns_of(title + ".\n" + body, self._display)
         entity_counts = Counter(entity_keys)
         self.frequencies.add(term_counts)
-        self.frequencies.add(map(_ENTITY_PREFIX.__add__, entity_counts), new_document=False)
+        # Entities share the document-frequency table under a prefix, so their IDF is their own.
+        entity_keys = list(map(_ENTITY_PREFIX.__add__, entity_counts))
+        self.frequencies.add(entity_keys, new_document=False)
         vector = weighted_vector(term_counts, self.frequencies, options.article_terms)
-        entity_vector = self._entity_vector(entity_counts)
+        entity_vector = self._entity_vector(entity_counts, entity_keys)
         return vector, entity_vector
 
-    def _entity_vector(self, entity_counts: Mapping[str, int]) -> dict[str, float]:
-        # Entities share the document-frequency table under a prefix, so their IDF is their own.
-        weights = tf_idf(entity_counts, self.frequencies, prefix=_ENTITY_PREFIX)
+    def _entity_vector(self, entity_counts: Mapping[str, int], keys: list[str]) -> dict[str, float]:
+        weights = tf_idf(entity_counts, self.frequencies, keys=keys)
         if len(weights) > self.options.article_terms:
             weights = _heaviest(weights, self.options.article_terms)
         return unit(weights)
@@ -504,8 +590,8 @@ class StoryClusterer:
         return score * self._time_factor(published, story.first_seen, story.last_seen)
 
     def _pair_similarity(self, left: _Member, right: _Member) -> float:
-        entity_similarity = cosine(left.entities, right.entities) if left.entities and right.entities else None
-        return self._combine(cosine(left.vector, right.vector), entity_similarity)
+        entity_similarity = _similarity(left.entities, right.entities) if left.entities and right.entities else None
+        return self._combine(_similarity(left.vector, right.vector), entity_similarity)
 
     def _retrieve(
         self, vector: Mapping[str, float], limit: int, entities: Mapping[str, float] | None = None
@@ -514,7 +600,8 @@ class StoryClusterer:
 
         The work is bounded whatever the number of stories: at most ``postings_budget`` postings are read, and
         a term shared by more than ``posting_cap`` stories contributes only its most recently updated stories
-        (posting dicts keep insertion order, and a story is re-inserted whenever its centroid is refreshed).
+        (posting dicts keep insertion order, and a story is re-inserted whenever its centroid is refreshed). A key
+        of a single story has a ``(story_id, weight)`` pair for posting instead of a dict: most keys are such.
         """
         options = self.options
         postings = self._postings
@@ -522,15 +609,25 @@ class StoryClusterer:
         weights: dict[str, float] = {term: vector[term] for term in top_terms(vector, options.query_terms)}
         if entities:
             for key in top_terms(entities, options.query_entities):
-                weights[_ENTITY_PREFIX + key] = entities[key]
+                weights[_entity_key(key)] = entities[key]
         query = sorted(weights, key=lambda term: frequencies.get(term, 0))
         partial: dict[str, float] = {}
         budget, cap = options.postings_budget, options.posting_cap
         for term in query:
             posting = postings.get(term)
-            if not posting:
+            if posting is None:
                 continue
             weight = weights[term]
+            if type(posting) is tuple:  # a key of one story
+                story_id, story_weight = posting
+                if story_id in partial:
+                    partial[story_id] += weight * story_weight
+                else:
+                    partial[story_id] = weight * story_weight
+                budget -= 1
+                if budget <= 0:
+                    break
+                continue
             if len(posting) > cap:
                 if len(partial) >= limit:
                     continue  # too common to discriminate, and rarer terms already found candidates
@@ -599,11 +696,15 @@ class StoryClusterer:
 
     def _join(self, story: _Story, member: _Member) -> None:
         options = self.options
-        if story.text_sum or story.entity_sum:
-            _add_into(story.text_sum, member.vector)
-            _add_into(story.entity_sum, member.entities)
+        first = not story.article_ids
+        if first:  # the first article's vectors are the story's sums and centroids: one object each
+            story.text_sum = story.centroid = member.vector
+            story.entity_sum = story.entity_centroid = member.entities
         else:
-            story.text_sum, story.entity_sum = dict(member.vector), dict(member.entities)
+            text_sum, entity_sum = self._sums_to_update(story)
+            _add_into(text_sum, member.vector)
+            _add_into(entity_sum, member.entities)
+            member.vector, member.entities = _packed(member.vector), _packed(member.entities)
         story.members.append(member)
         if len(story.members) > options.members_kept:
             story.members.pop(0)
@@ -618,48 +719,74 @@ class StoryClusterer:
         if story.earliest is None or earliest_key < story.earliest:
             story.earliest = earliest_key
         size = len(story.article_ids)
-        if size == 1:  # a new story's centroids are its article's unit vectors
-            story.centroid, story.entity_centroid = member.vector, member.entities
-            self._reindex(story)
+        if first:  # a new story's centroids are its article's unit vectors (set above)
+            self._index(story)
         elif size <= 16 or size % (size // 8) == 0:
             # A big story's centroid barely moves with one more article: refresh it about every size/8 joins,
             # which keeps the upkeep per article flat while small stories stay exact.
-            self._refresh_centroid(story)
+            self._refresh_centroid(story, text_sum, entity_sum)
+        else:  # a big story, refreshed now and then: its sums (few stories have them) stay dicts between joins
+            story.text_sum, story.entity_sum = text_sum, entity_sum
         heapq.heappush(self._sequence_heap, (story.last_sequence, story.id))
         if story.last_seen is not None:
             heapq.heappush(self._expiry_heap, (story.last_seen, story.id))
 
-    def _refresh_centroid(self, story: _Story) -> None:
+    @staticmethod
+    def _sums_to_update(story: _Story) -> tuple[dict[str, float], dict[str, float]]:
+        """The story's sums as dicts to add into, to be stored back by the caller; a one-article story's member
+        vectors, which were its sums and centroids, are packed now and its sums copied (the centroids stay)."""
+        if len(story.article_ids) == 1:
+            if story.members:
+                member = story.members[0]
+                member.vector, member.entities = _packed(member.vector), _packed(member.entities)
+            return dict(story.text_sum), dict(story.entity_sum)
+        return _as_dict(story.text_sum), _as_dict(story.entity_sum)
+
+    def _refresh_centroid(self, story: _Story, text_sum: dict[str, float], entity_sum: dict[str, float]) -> None:
+        """New centroids from the story's (updated) sums, which are stored back packed; then re-index."""
         options = self.options
         keep = options.centroid_terms
-        if len(story.text_sum) > 3 * keep:  # bound memory of big stories: the tail never reaches the centroid
-            story.text_sum = _heaviest(story.text_sum, 2 * keep)
-        if len(story.entity_sum) > 3 * keep:
-            story.entity_sum = _heaviest(story.entity_sum, 2 * keep)
-        centroid = story.text_sum
+        if len(text_sum) > 3 * keep:  # bound memory of big stories: the tail never reaches the centroid
+            text_sum = _heaviest(text_sum, 2 * keep)
+        if len(entity_sum) > 3 * keep:
+            entity_sum = _heaviest(entity_sum, 2 * keep)
+        self._unindex(story)
+        centroid = text_sum
         if len(centroid) > keep:
             centroid = _heaviest(centroid, keep)
         story.centroid = unit(centroid)
-        entity_centroid = story.entity_sum
+        entity_centroid = entity_sum
         if len(entity_centroid) > keep:
             entity_centroid = _heaviest(entity_centroid, keep)
         story.entity_centroid = unit(entity_centroid)
-        self._reindex(story)
+        if len(story.article_ids) <= _PACKED_SUMS_UP_TO:  # most stories: small, and each join refreshes them
+            text_sum, entity_sum = _Packed.of(text_sum), _Packed.of(entity_sum)
+        story.text_sum, story.entity_sum = text_sum, entity_sum
+        self._index(story)
 
-    def _reindex(self, story: _Story) -> None:
-        self._unindex(story)  # re-inserted terms move to the end of their postings: most recent last
-        postings, story_id = self._postings, story.id
+    def _indexed_keys(self, story: _Story) -> tuple[list[str], list[float]]:
+        """The index keys of a story and their weights: the top terms of its centroid and, under a prefix, the top
+        entities of its entity centroid."""
+        options = self.options
         centroid, entity_centroid = story.centroid, story.entity_centroid
-        terms = top_terms(centroid, self.options.index_terms)
+        terms = top_terms(centroid, options.index_terms)
         weights = [centroid[term] for term in terms]
-        entity_keys = top_terms(entity_centroid, self.options.index_entities)
+        entity_keys = top_terms(entity_centroid, options.index_entities)
         weights += [entity_centroid[key] for key in entity_keys]
-        terms += [_ENTITY_PREFIX + key for key in entity_keys]
-        story.indexed_terms = terms
+        terms += [_entity_key(key) for key in entity_keys]
+        return terms, weights
+
+    def _index(self, story: _Story) -> None:
+        """Add the story to the postings of its index keys, at the end: most recently updated last."""
+        postings, story_id = self._postings, story.id
+        terms, weights = self._indexed_keys(story)
+        story.indexed_terms = tuple(terms)
         for term, weight in zip(terms, weights):
             posting = postings.get(term)
-            if posting is None:
-                postings[term] = {story_id: weight}
+            if posting is None:  # most keys name one story: a pair until a second story comes
+                postings[term] = (story_id, weight)
+            elif type(posting) is tuple:
+                postings[term] = {posting[0]: posting[1], story_id: weight}
             else:
                 posting[story_id] = weight
 
@@ -667,11 +794,16 @@ class StoryClusterer:
         postings, story_id = self._postings, story.id
         for term in story.indexed_terms:
             posting = postings.get(term)
-            if posting is not None:
+            if posting is None:
+                continue
+            if type(posting) is tuple:
+                if posting[0] == story_id:
+                    del postings[term]
+            else:
                 posting.pop(story_id, None)
                 if not posting:
                     del postings[term]
-        story.indexed_terms = []
+        story.indexed_terms = ()
 
     def _merge_neighbours(self, story: _Story, neighbour_ids: Iterable[str]) -> list[str]:
         """Merge stories that the new article showed to be the same as ``story``; returns absorbed ids."""
@@ -711,10 +843,12 @@ class StoryClusterer:
     def _absorb(self, keeper: _Story, absorbed: _Story) -> None:
         self._unindex(absorbed)
         del self._stories[absorbed.id]
-        for term, weight in absorbed.text_sum.items():
-            keeper.text_sum[term] = keeper.text_sum.get(term, 0.0) + weight
-        for key, weight in absorbed.entity_sum.items():
-            keeper.entity_sum[key] = keeper.entity_sum.get(key, 0.0) + weight
+        text_sum, entity_sum = self._sums_to_update(keeper)
+        self._sums_to_update(absorbed)  # packs a one-article story's member vectors
+        for term, weight in _items(absorbed.text_sum):
+            text_sum[term] = text_sum.get(term, 0.0) + weight
+        for key, weight in _items(absorbed.entity_sum):
+            entity_sum[key] = entity_sum.get(key, 0.0) + weight
         keeper.members = sorted(keeper.members + absorbed.members, key=lambda member: member.sequence)[
             -self.options.members_kept :
         ]
@@ -729,7 +863,7 @@ class StoryClusterer:
         keeper.last_sequence = max(keeper.last_sequence, absorbed.last_sequence)
         if absorbed.earliest is not None and (keeper.earliest is None or absorbed.earliest < keeper.earliest):
             keeper.earliest = absorbed.earliest
-        self._refresh_centroid(keeper)
+        self._refresh_centroid(keeper, text_sum, entity_sum)
         heapq.heappush(self._sequence_heap, (keeper.last_sequence, keeper.id))
         if keeper.last_seen is not None:
             heapq.heappush(self._expiry_heap, (keeper.last_seen, keeper.id))
@@ -756,7 +890,7 @@ class StoryClusterer:
             if story is not None and story.last_sequence == last_sequence:
                 self._archive(story_id)
         for heap in (self._expiry_heap, self._sequence_heap):  # drop stale entries now and then
-            if len(heap) > 4 * len(stories) + 1024:
+            if len(heap) > 2 * len(stories) + 1024:
                 live = [entry for entry in heap if entry[1] in stories]
                 heapq.heapify(live)
                 heap[:] = live
@@ -783,7 +917,7 @@ class StoryClusterer:
             article_ids=list(story.article_ids),
             article_count=len(story.article_ids),
             top_terms=top_terms(story.centroid, 10),
-            top_entities=[self._display.get(key, key.title()) for key in top_terms(story.entity_centroid, 10)],
+            top_entities=[surface_of(self._display, key) for key in top_terms(story.entity_centroid, 10)],
             volume_per_day=dict(sorted(volume_per_day.items())),
             volume_per_hour=dict(sorted(story.volume_per_hour.items())),
             archived=archived,
@@ -801,7 +935,11 @@ class StoryClusterer:
         else:
             ranked = sorted(
                 story.members,
-                key=lambda member: (-round(cosine(member.vector, story.centroid), 3), time_of(member), member.sequence),
+                key=lambda member: (
+                    -round(_similarity(member.vector, story.centroid), 3),
+                    time_of(member),
+                    member.sequence,
+                ),
             )
             headlines = []
         headlines += [headline_of(member.title) for member in ranked]
@@ -811,26 +949,28 @@ class StoryClusterer:
         if headline:
             return headline
         # Every title was a dateline or empty: name the story by what it is about instead.
-        names = [self._display.get(key, key.title()) for key in top_terms(story.entity_centroid, 3)]
+        names = [surface_of(self._display, key) for key in top_terms(story.entity_centroid, 3)]
         return ", ".join(names) if names else " ".join(top_terms(story.centroid, 4))
 
     def _reason(self, query: _Member, other: _Member) -> str:
+        query_entities, other_entities = _as_dict(query.entities), _as_dict(other.entities)
         # Whole names ("Tara Reid") before their words, then by weight in both articles.
         shared = sorted(
-            (key for key in query.entities if key in other.entities),
-            key=lambda key: (" " not in key, -(query.entities[key] * other.entities[key])),
+            (key for key in query_entities if key in other_entities),
+            key=lambda key: (" " not in key, -(query_entities[key] * other_entities[key])),
         )
         names: list[str] = []
         for key in shared:
-            name = self._display.get(key, key.title())
+            name = surface_of(self._display, key)
             if not any(key in existing.lower() for existing in names):
                 names.append(name)
             if len(names) == 3:
                 break
         if not names:
+            query_vector, other_vector = _as_dict(query.vector), _as_dict(other.vector)
             terms = sorted(
-                (term for term in query.vector if term in other.vector),
-                key=lambda term: -(query.vector[term] * other.vector[term]),
+                (term for term in query_vector if term in other_vector),
+                key=lambda term: -(query_vector[term] * other_vector[term]),
             )
             names = terms[:3]
         return "shares: " + ", ".join(names) if names else "similar text"
@@ -839,6 +979,24 @@ class StoryClusterer:
 
     def to_state(self) -> dict[str, Any]:
         """All state as JSON-ready plain data (live stories with their kept member vectors)."""
+        state = self._state_without_stories()
+        state["stories"] = [self._story_state(story) for story in self._stories.values()]
+        return state
+
+    def state_json(self) -> str:
+        """``to_state`` as compact JSON text, encoded one story at a time: the state never exists in full as plain
+        data, so a checkpoint's transient memory stays near twice the text's size (the parts and the joined text)."""
+        encode = json.JSONEncoder(separators=(",", ":")).encode
+        head = encode(self._state_without_stories())
+        parts = [head[:-1], ',"stories":[']
+        for index, story in enumerate(self._stories.values()):
+            if index:
+                parts.append(",")
+            parts.append(encode(self._story_state(story)))
+        parts.append("]}")
+        return "".join(parts)
+
+    def _state_without_stories(self) -> dict[str, Any]:
         return {
             "version": _STATE_VERSION,
             "options": asdict(self.options),
@@ -847,19 +1005,32 @@ class StoryClusterer:
             "documents": self.frequencies.documents,
             "document_frequencies": self.frequencies.counts,
             "display": self._display,
-            "stories": [self._story_state(story) for story in self._stories.values()],
             "archived": [record.to_dict() for record in self._archived],
             "merged_into": self._merged_into,
         }
 
     @staticmethod
     def _story_state(story: _Story) -> dict[str, Any]:
+        # A one-article story's sums are its member's vectors: written once, as the member's (null sums).
+        first_member = story.members[0] if story.members else None
+        shared_text = first_member is not None and story.text_sum is first_member.vector
+        shared_entities = first_member is not None and story.entity_sum is first_member.entities
         return {
             "id": story.id,
             "sequence": story.sequence,
-            "text_sum": story.text_sum,
-            "entity_sum": story.entity_sum,
-            "members": [asdict(member) for member in story.members],
+            "text_sum": None if shared_text else _encode_vector(story.text_sum),
+            "entity_sum": None if shared_entities else _encode_vector(story.entity_sum),
+            "members": [
+                [
+                    member.article_id,
+                    member.title,
+                    _encode_vector(member.vector),
+                    _encode_vector(member.entities),
+                    member.published,
+                    member.sequence,
+                ]
+                for member in story.members
+            ],
             "article_ids": story.article_ids,
             "first_seen": story.first_seen,
             "last_seen": story.last_seen,
@@ -874,44 +1045,98 @@ class StoryClusterer:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> StoryClusterer:
-        """Rebuild a clusterer saved by ``to_state``; the index is rebuilt from the centroids."""
+        """Rebuild a clusterer saved by ``to_state`` or ``state_json`` (this version's or version 1's); the
+        index is rebuilt from the centroids."""
         try:
-            if state.get("version") != _STATE_VERSION:
+            if state.get("version") not in _READABLE_STATE_VERSIONS:
                 raise InputError(f"unsupported story-clusterer state version {state.get('version')!r}")
             clusterer = cls(StoryOptions(**state["options"]))
             clusterer.clock = state["clock"]
             clusterer.sequence = int(state["sequence"])
             clusterer.frequencies.documents = int(state["documents"])
-            clusterer.frequencies.counts = {str(k): int(v) for k, v in state["document_frequencies"].items()}
+            clusterer.frequencies.counts = {sys.intern(str(k)): int(v) for k, v in state["document_frequencies"].items()}
             clusterer._display = dict(state["display"])
             clusterer._merged_into = {str(k): str(v) for k, v in state.get("merged_into", {}).items()}
             for data in state["stories"]:
-                story = _Story(id=data["id"], sequence=int(data["sequence"]))
-                story.text_sum = dict(data["text_sum"])
-                story.entity_sum = dict(data["entity_sum"])
-                story.members = [_Member(**member) for member in data["members"]]
-                story.article_ids = list(data["article_ids"])
-                story.first_seen = data["first_seen"]
-                story.last_seen = data["last_seen"]
-                story.last_sequence = int(data["last_sequence"])
-                story.volume_per_hour = Counter(data["volume_per_hour"])
-                earliest = data["earliest"]
-                if earliest:
-                    time = math.inf if earliest[0] is None else float(earliest[0])
-                    story.earliest = (time, int(earliest[1]), str(earliest[2]))
-                clusterer._stories[story.id] = story
-                for article_id in story.article_ids:
-                    clusterer._article_story[article_id] = story.id
-                clusterer._refresh_centroid(story)
-                heapq.heappush(clusterer._sequence_heap, (story.last_sequence, story.id))
-                if story.last_seen is not None:
-                    heapq.heappush(clusterer._expiry_heap, (story.last_seen, story.id))
+                clusterer._restore_story(data)
             for record in state["archived"]:
                 record = dict(record)
                 for key in ("first_seen", "last_seen"):
                     if record[key] is not None:
                         record[key] = datetime.fromisoformat(record[key])
                 clusterer._archived.append(StoryRecord(**record))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
             raise InputError(f"malformed story-clusterer state: {error}") from error
         return clusterer
+
+    def _restore_story(self, data: Mapping[str, Any]) -> None:
+        story = _Story(id=str(data["id"]), sequence=int(data["sequence"]))
+        members = [_member_from_state(item) for item in data["members"]]
+        text_sum = members[0].vector if data["text_sum"] is None else _decode_vector(data["text_sum"])
+        entity_sum = members[0].entities if data["entity_sum"] is None else _decode_vector(data["entity_sum"])
+        story.members = members
+        story.article_ids = [str(article_id) for article_id in data["article_ids"]]
+        story.first_seen = data["first_seen"]
+        story.last_seen = data["last_seen"]
+        story.last_sequence = int(data["last_sequence"])
+        story.volume_per_hour = Counter({str(hour): int(count) for hour, count in data["volume_per_hour"].items()})
+        earliest = data["earliest"]
+        if earliest:
+            time = math.inf if earliest[0] is None else float(earliest[0])
+            story.earliest = (time, int(earliest[1]), str(earliest[2]))
+        self._stories[story.id] = story
+        for article_id in story.article_ids:
+            self._article_story[article_id] = story.id
+        first = members[0] if members else None
+        if len(story.article_ids) == 1 and first is not None and first.vector == text_sum and first.entities == entity_sum:
+            # One article: its vectors are the story's sums and centroids, one object each, as when it was added.
+            story.text_sum = story.centroid = first.vector
+            story.entity_sum = story.entity_centroid = first.entities
+            self._index(story)
+        else:
+            for member in members:
+                member.vector, member.entities = _packed(member.vector), _packed(member.entities)
+            self._refresh_centroid(story, text_sum, entity_sum)
+        heapq.heappush(self._sequence_heap, (story.last_sequence, story.id))
+        if story.last_seen is not None:
+            heapq.heappush(self._expiry_heap, (story.last_seen, story.id))
+
+
+def _encode_vector(vector: _Vector) -> list[Any]:
+    """``[terms, weights]``, the weights as base64 of little-endian float64: exact, and half the size of decimals."""
+    packed = _packed(vector)
+    weights = packed.weights
+    if sys.byteorder != "little":
+        weights = array("d", weights)
+        weights.byteswap()
+    return [list(packed.terms), base64.b64encode(weights.tobytes()).decode("ascii")]
+
+
+def _decode_vector(data: Any) -> dict[str, float]:
+    """A vector written by ``_encode_vector``, or by version 1 as a ``{term: weight}`` object."""
+    intern = sys.intern  # terms read back are shared between the stories that have them, as live ones are
+    if isinstance(data, Mapping):
+        return {intern(str(term)): float(weight) for term, weight in data.items()}
+    terms, encoded = data
+    weights = array("d")
+    weights.frombytes(base64.b64decode(encoded, validate=True))
+    if sys.byteorder != "little":
+        weights.byteswap()
+    if len(weights) != len(terms):
+        raise ValueError(f"a vector has {len(terms)} terms but {len(weights)} weights")
+    return dict(zip(map(intern, map(str, terms)), weights))
+
+
+def _member_from_state(data: Any) -> _Member:
+    """A member from ``[article_id, title, vector, entities, published, sequence]`` (version 1: an object)."""
+    if isinstance(data, Mapping):
+        data = [data[key] for key in ("article_id", "title", "vector", "entities", "published", "sequence")]
+    article_id, title, vector, entities, published, sequence = data
+    return _Member(
+        str(article_id),
+        str(title),
+        _decode_vector(vector),
+        _decode_vector(entities),
+        None if published is None else float(published),
+        int(sequence),
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
 from collections import Counter, _count_elements  # the C helper behind Counter.update
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
@@ -32,6 +33,8 @@ __all__ = [
     "top_terms",
     "headline_of",
     "strip_dateline",
+    "surface_entry",
+    "surface_of",
 ]
 
 # Common English function words plus news filler ("said", "told") that every story shares.
@@ -70,15 +73,19 @@ _CAPITALISED_RUN = re.compile(
 _SENTENCE_END = frozenset(".!?:;\"“”'‘’|•—–-")
 
 
-@lru_cache(maxsize=262_144)  # words repeat a lot: the cache makes tokenising several times faster
+# Small: the token tables below keep each token's word, so this cache serves mostly entity names given by a caller.
+@lru_cache(maxsize=16_384)
 def normalise_word(word: str) -> str:
-    """Lower-case, drop possessives and a plural "s" so that "earthquakes" and "earthquake" meet."""
+    """Lower-case, drop possessives and a plural "s" so that "earthquakes" and "earthquake" meet.
+
+    The word is interned: the token tables, the document frequencies and every vector that has it share one string.
+    """
     word = word.lower().replace("’", "'").strip("'-")
     if word.endswith("'s"):
         word = word[:-2]
     if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
-    return word
+    return sys.intern(word)
 
 
 def _content_word(token: str) -> str:
@@ -153,13 +160,25 @@ def _starts_sentence(text: str, position: int) -> bool:
     return text[index] in _SENTENCE_END
 
 
+def surface_entry(key: str, surface: str) -> str:
+    """What a surfaces table keeps for ``key``: "" when the surface is just ``key.title()`` (the usual case, and
+    what a reader falls back to, see ``surface_of``), so that those strings are not kept twice."""
+    return "" if surface == key.title() else surface
+
+
+def surface_of(surfaces: Mapping[str, str], key: str) -> str:
+    """The surface form recorded for ``key``, or ``key.title()``."""
+    return surfaces.get(key) or key.title()
+
+
 def proper_nouns_of(text: str, surfaces: dict[str, str] | None = None) -> list[str]:
     """Proper-noun phrases of ``text`` (lower-cased keys), each phrase and its name words listed.
 
     "Tara Reid checked into Promises Treatment Center" gives ["promises treatment center", "promises",
     "treatment", "center", "tara reid", "tara", "reid"] only when "Tara" is also capitalised mid-sentence
     somewhere in the text; otherwise the sentence-initial "Tara" is dropped as possibly a common word.
-    When ``surfaces`` is given, each new multi-word key is recorded there with its surface form.
+    When ``surfaces`` is given, each new key is recorded there with its surface form (see ``surface_entry``).
+    Multi-word keys are interned: the vectors of every article naming the same phrase share one string.
     """
     runs: list[tuple[list[str], bool]] = []
     mid_sentence_words: set[str] = set()
@@ -186,22 +205,22 @@ def proper_nouns_of(text: str, surfaces: dict[str, str] | None = None) -> list[s
             if name:
                 phrases.append(name)
                 if surfaces is not None and name not in surfaces:
-                    surfaces[name] = tokens[0].strip("'’-")
+                    surfaces[name] = surface_entry(name, tokens[0].strip("'’-"))
             continue
         named = [(name, token) for name, token in zip(map(name_of, tokens), tokens) if name]
         if not named:
             continue
         names = [name for name, _ in named]
         if len(names) > 1:
-            key = " ".join(names)
+            key = sys.intern(" ".join(names))
             phrases.append(key)
             if surfaces is not None and key not in surfaces:
-                surfaces[key] = " ".join(token for _, token in named)
+                surfaces[key] = surface_entry(key, " ".join(token for _, token in named))
         phrases.extend(names)
         if surfaces is not None:
             for name, token in named:
                 if name not in surfaces:
-                    surfaces[name] = token.strip("'’-")
+                    surfaces[name] = surface_entry(name, token.strip("'’-"))
     return phrases
 
 
@@ -243,14 +262,21 @@ def weighted_vector(
     return unit(weights)
 
 
-def tf_idf(term_counts: Mapping[str, float], frequencies: DocumentFrequencies, prefix: str = "") -> dict[str, float]:
-    """``{term: (1 + ln count) * idf(prefix + term)}`` for positive counts, with the IDF of ``idf``.
+def tf_idf(
+    term_counts: Mapping[str, float],
+    frequencies: DocumentFrequencies,
+    prefix: str = "",
+    keys: Iterable[str] | None = None,
+) -> dict[str, float]:
+    """``{term: (1 + ln count) * idf(prefix + term)}`` for positive counts, with the IDF of ``idf``; ``keys``, when
+    given, are the terms' keys in the frequency table (``prefix + term`` for each term, already made by the caller).
 
     The arithmetic runs in chained C iterators (no Python step per term), with the same operations in the same
     order as the one-line formula, so the weights are bit for bit the same.
     """
     counts = frequencies.counts
-    keys = map(prefix.__add__, term_counts) if prefix else term_counts
+    if keys is None:
+        keys = map(prefix.__add__, term_counts) if prefix else term_counts
     document_frequencies = map(counts.get, keys, repeat(0))
     ratios = map(truediv, repeat(1 + frequencies.documents), map(add, repeat(1), document_frequencies))
     idfs = map(add, map(math.log, ratios), repeat(1.0))
