@@ -13,6 +13,12 @@ their own. An article cut into many sibling sections is taken from their common 
 container skips hidden and boilerplate subtrees (share bars, related links, ads) and drops link-dense or
 boilerplate-only lines.
 
+What a page declares about itself (schema.org JSON-LD or microdata, Open Graph) adapts the cleaning: a product
+page loses its customer reviews and ratings and any block rendered twice; a discussion page (forum posts,
+comments) reads "comment" containers as content and takes the whole list of same-template posts around the
+densest one, while a Q&A page keeps its comment threads out; member cards ("Joined", "Posts: 98") and bare
+counters are dropped from discussions and products.
+
 Hostile nesting: block elements nested deeper than ``MAX_NESTING_DEPTH`` are flattened by a linear pre-scan
 before parsing, since the tree builder's cost grows with the square of the depth; tables and blockquotes, whose
 whole text is read once per nesting level when blocks are scored, are flattened beyond ``MAX_TEXT_BLOCK_NESTING``.
@@ -92,6 +98,9 @@ _NEGATIVE_HINT = re.compile(
     r"breadcrumb|menu|nav|banner|cookie|consent|modal|popup|signup|disclaimer|(?:^|[\s_-])ads?(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# On a discussion page the comments are the content: "comment" says nothing against a container there.
+_NEGATIVE_HINT_IN_DISCUSSION = re.compile(_NEGATIVE_HINT.pattern.replace("comment|", "", 1), re.IGNORECASE)
+_DISCUSSION_NEUTRAL_WORDS = frozenset({"comment"})
 # Subtrees skipped inside the chosen container: page furniture that sits between article paragraphs.
 _BOILERPLATE_HINT = re.compile(
     # Distinctive stems match anywhere in a class or id ("sharebar", "js-social-links")...
@@ -149,6 +158,8 @@ _MAX_TEASERS = 20
 _BEST_TEXT_KEY = -1  # in the candidates map: the densest text container, before merging rivals
 # A <noscript> this long is the page's content for readers without JavaScript (forum software, app shells).
 _NOSCRIPT_CONTENT_CHARS = 2000
+_MIN_SIBLING_POSTS = 2  # a post with this many siblings of its tag and class is one of a thread's posts
+_MAX_POST_CLIMB = 12
 _MAIN_REGION_SHARE = 0.3
 _LANDMARK_TAGS = "aside, nav, footer"
 _LANDMARK_PAGE_SHARE = 0.9
@@ -156,8 +167,42 @@ _MIN_PAGE_CHARS = 1000  # a landmark with less text than this is furniture whate
 # Below this share of the main region's text, the best container of a non-article page is one section of many.
 _SINGLE_CONTAINER_SHARE = 0.75
 _MIN_CARD_CHARS = 25
+_MIN_REPEAT_CHARS = 25  # on a product page, a repeated paragraph at least this long is dropped
 _MIN_TITLE_LINK_CHARS = 25  # a link this long, most of its block's links, reads as a listed item's title
 _TITLE_LINK_SHARE = 0.5
+# Product pages (schema.org Product in JSON-LD or microdata, or og:type product): customer reviews, ratings and
+# Q&A widgets are other people's words about the product, not the page's content (WCXB's product ground truth
+# leaves them out on nearly every page), so their subtrees are removed before scoring.
+_PRODUCT_SCHEMA_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct", "vehicle", "car"})
+_PRODUCT_OG_TYPES = frozenset({"product", "og:product", "product.item", "product.group"})
+_STORY_SCHEMA_TYPES = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle", "techarticle"})
+_PRODUCT_MICRODATA = '[itemtype*="schema.org/Product" i]'
+_REVIEW_CANDIDATES = (
+    '[class*="review" i], [id*="review" i], [itemprop="review" i], [itemprop="reviews" i], '
+    '[itemtype*="schema.org/Review" i], [class*="rating" i], [id*="rating" i]'
+)
+# "review" and "rating" as class words, not inside "preview" or "operating".
+_REVIEW_HINT = re.compile(r"(?<![pP])[rR]eview|(?<![a-zA-Z])[rR]ating|[a-z]Rating")
+# Discussion pages (schema.org DiscussionForumPosting, QAPage, Question/Answer/Comment in JSON-LD or microdata):
+# the posts are the content; the furniture around each post is its author's member card ("Joined", "Posts: 98",
+# "Reaction score") and bare counters (votes, likes, post numbers), never part of a post.
+_DISCUSSION_SCHEMA_TYPES = frozenset({"discussionforumposting", "qapage", "question", "answer", "comment"})
+_DISCUSSION_MICRODATA = ", ".join(
+    f'[itemtype*="schema.org/{kind}" i]' for kind in ("DiscussionForumPosting", "QAPage", "Question", "Answer", "Comment")
+)
+_MEMBER_CARD_LABEL = (
+    r"(?:joined|join date|member since|registered|messages|posts|reaction score|points|likes(?: received)?|"
+    r"reputation|karma|location|trophies|solutions|threads|credits|offline|online)"
+)
+_MEMBER_CARD_VALUE = r"(?:[\d.,]+\s*[km]?|\d{4}-\d\d-\d\d|[a-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [a-z]{3,9}\.? \d{4})"
+_MEMBER_CARD_LINE = re.compile(rf"^{_MEMBER_CARD_LABEL}\s*:?\s*{_MEMBER_CARD_VALUE}?$", re.IGNORECASE)
+_MEMBER_CARD_BARE_LABEL = re.compile(rf"^{_MEMBER_CARD_LABEL}\s*:?$", re.IGNORECASE)
+_MAX_CARD_VALUE_CHARS = 30  # the line after a bare label ("Location", "Joined") is its value when this short
+# A bare count ("12", "4.5k") or a reputation line of counts and badges ("14.6k20 gold badges83 silver badges").
+_BARE_COUNT_LINE = re.compile(r"^[\d.,]+\s*[km]?(?:\s*[\d.,]+\s*\w+ badges?)*$", re.IGNORECASE)
+# Questions and answers (QAPage) keep their comments out: only threads of posts are read with their comments.
+_QUESTION_SCHEMA_TYPES = frozenset({"qapage", "question", "answer"})
+_QUESTION_MICRODATA = ", ".join(f'[itemtype*="schema.org/{kind}" i]' for kind in ("QAPage", "Question", "Answer"))
 _RELATED_SELECTOR = ", ".join(
     f'[{attribute}*="{word}"]'
     for attribute in ("class", "id")
@@ -177,18 +222,18 @@ def _hint_text(node: LexborNode) -> str:
     return f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
 
 
-def _class_weight(node: LexborNode) -> int:
+def _class_weight(node: LexborNode, discussion: bool = False) -> int:
     hint = _hint_text(node)
     if len(hint) < 2:
         return 0
-    return _hint_weight(hint)
+    return _hint_weight(hint, discussion)
 
 
 @lru_cache(maxsize=4096)
-def _hint_weight(hint: str) -> int:
+def _hint_weight(hint: str, discussion: bool = False) -> int:
     """Cached: class names repeat within a page and across pages of one site."""
     weight = 0
-    if _NEGATIVE_HINT.search(hint):
+    if (_NEGATIVE_HINT_IN_DISCUSSION if discussion else _NEGATIVE_HINT).search(hint):
         weight -= 25
     if _POSITIVE_HINT.search(hint):
         weight += 25
@@ -227,7 +272,7 @@ def _link_density(node: LexborNode, text_length: int) -> float:
     return min(1.0, link_chars / text_length)
 
 
-def _score_candidates(body: LexborNode) -> tuple[list[_Candidate], dict[int, _Candidate]]:
+def _score_candidates(body: LexborNode, discussion: bool = False) -> tuple[list[_Candidate], dict[int, _Candidate]]:
     candidates: dict[int, _Candidate] = {}
     for node, text in _paragraph_nodes(body):
         length = len(text.strip())
@@ -241,7 +286,7 @@ def _score_candidates(body: LexborNode) -> tuple[list[_Candidate], dict[int, _Ca
             key = ancestor.mem_id
             candidate = candidates.get(key)
             if candidate is None:
-                candidate = _Candidate(ancestor, _TAG_BASE_SCORE.get(ancestor.tag, 0) + _class_weight(ancestor))
+                candidate = _Candidate(ancestor, _TAG_BASE_SCORE.get(ancestor.tag, 0) + _class_weight(ancestor, discussion))
                 candidates[key] = candidate
             candidate.content += score / (1, 2, 6)[level]
             ancestor = ancestor.parent
@@ -365,7 +410,7 @@ def _common_ancestor_of_rivals(ranked: list[_Candidate], candidates: dict[int, _
     return top
 
 
-def _climb_wrappers(node: LexborNode) -> LexborNode:
+def _climb_wrappers(node: LexborNode, neutral: frozenset[str] = frozenset()) -> LexborNode:
     """Climb wrappers that add (almost) no text, so that the article's intro, often kept in a sibling
     block of the main text ("lede" + "body"), is among the siblings considered next."""
     length = len(node.text())
@@ -376,7 +421,7 @@ def _climb_wrappers(node: LexborNode) -> LexborNode:
         if len(parent.text()) > length * _WRAPPER_GROWTH + 20:
             break
         attributes = node.attributes
-        if _is_hidden(attributes) or _is_boilerplate(attributes):
+        if _is_hidden(attributes) or _is_boilerplate(attributes, neutral):
             break  # the walk from a higher root would skip this node, and the article with it
         node = parent
         parent = node.parent
@@ -387,9 +432,11 @@ def _is_paragraph_like(node: LexborNode) -> bool:
     return node.tag == "p" or (node.tag in ("div", "section", "span") and node.css_first(_LEAF_BLOCKS) is None)
 
 
-def _content_nodes(top: _Candidate, candidates: dict[int, _Candidate]) -> list[LexborNode]:
+def _content_nodes(
+    top: _Candidate, candidates: dict[int, _Candidate], neutral: frozenset[str] = frozenset()
+) -> list[LexborNode]:
     """The best container plus siblings that look like more of the same article."""
-    main = _climb_wrappers(top.node)
+    main = _climb_wrappers(top.node, neutral)
     parent = main.parent
     if parent is None or parent.tag in ("html", "-document"):
         return [main]
@@ -403,7 +450,7 @@ def _content_nodes(top: _Candidate, candidates: dict[int, _Candidate]) -> list[L
         if sibling.tag not in _SIBLING_TAGS:
             continue
         attributes = sibling.attributes
-        if _is_hidden(attributes) or _is_boilerplate(attributes):
+        if _is_hidden(attributes) or _is_boilerplate(attributes, neutral):
             continue
         text = sibling.text()
         length = len(text.strip())
@@ -647,23 +694,60 @@ class _Body:
     neutral: frozenset[str] = frozenset()  # boilerplate words this page uses for content
 
 
-def _extract_body(tree: LexborHTMLParser, title: str | None) -> _Body:
+def _extract_body(tree: LexborHTMLParser, title: str | None, discussion: bool = False) -> _Body:
+    """``discussion``: the page declares posts or comments, which are then content, not furniture."""
     _open_noscript_content(tree)
     _open_landmarks_holding_the_page(tree)
     tree.strip_tags(_JUNK_TAGS, recursive=True)
     body = tree.body or tree.root
     if body is None:
         return _Body([])
-    ranked, candidates = _score_candidates(body)
+    ranked, candidates = _score_candidates(body, discussion)
+    page_neutral = _DISCUSSION_NEUTRAL_WORDS if discussion else frozenset()
     if not ranked:
-        return _Body(_paragraphs_from([body], title))
+        return _Body(_paragraphs_from([body], title, neutral=page_neutral), neutral=page_neutral)
     best_text = candidates.get(_BEST_TEXT_KEY)
     if best_text is None:
-        return _Body(_paragraphs_from(_content_nodes(ranked[0], candidates), title))
+        return _Body(_paragraphs_from(_content_nodes(ranked[0], candidates, page_neutral), title, neutral=page_neutral), neutral=page_neutral)
     protected = frozenset({best_text.node.mem_id} | _ancestor_ids(best_text.node))
-    neutral = _neutral_hint_words(_path_from(best_text.node, ranked[0].node))
-    paragraphs = _paragraphs_from(_content_nodes(ranked[0], candidates), title, protected, neutral=neutral)
+    neutral = _neutral_hint_words(_path_from(best_text.node, ranked[0].node)) | page_neutral
+    thread = _thread_of_posts(best_text.node, ranked[0].node) if discussion else None
+    content = [thread] if thread is not None else _content_nodes(ranked[0], candidates, page_neutral)
+    paragraphs = _paragraphs_from(content, title, protected, neutral=neutral)
     return _Body(paragraphs, protected, neutral)
+
+
+def _thread_of_posts(best_text: LexborNode, chosen: LexborNode) -> LexborNode | None:
+    """On a discussion page, the list of posts when the chosen container is one post of it: the parent of the
+    lowest ancestor of the densest text that has at least ``_MIN_SIBLING_POSTS`` siblings of its own tag and
+    class (forum software renders every post from one template). ``None`` when the chosen container already
+    holds such a list or no repeated post is found."""
+    node: LexborNode | None = best_text
+    chosen_id = chosen.mem_id
+    above_chosen = False
+    for _ in range(_MAX_POST_CLIMB):
+        if node is None or node.tag in ("body", "html", "-document"):
+            return None
+        parent = node.parent
+        if parent is None:
+            return None
+        css_class = node.attributes.get("class")
+        if css_class and _same_kind_siblings(node, parent, css_class) >= _MIN_SIBLING_POSTS:
+            return parent if above_chosen or node.mem_id == chosen_id or _is_inside(chosen, node) else None
+        above_chosen = above_chosen or node.mem_id == chosen_id
+        node = parent
+    return None
+
+
+def _same_kind_siblings(node: LexborNode, parent: LexborNode, css_class: str) -> int:
+    tag = node.tag
+    return sum(
+        1 for child in parent.iter() if child.mem_id != node.mem_id and child.tag == tag and child.attributes.get("class") == css_class
+    )
+
+
+def _is_inside(node: LexborNode, ancestor: LexborNode) -> bool:
+    return ancestor.mem_id in _ancestor_ids(node)
 
 
 def _path_from(node: LexborNode, top: LexborNode) -> list[LexborNode]:
@@ -702,6 +786,20 @@ def _spread_content(tree: LexborHTMLParser, title: str | None, found: _Body) -> 
     return paragraphs
 
 
+def _without_repeats(paragraphs: list[str]) -> list[str]:
+    """Drop paragraphs that repeat an earlier one word for word: shops and app shells render the same block
+    twice (a mobile and a desktop copy, a sticky header repeating the price), and it counts once."""
+    seen: set[str] = set()
+    kept = []
+    for paragraph in paragraphs:
+        key = paragraph.lower()
+        if len(key) >= _MIN_REPEAT_CHARS and key in seen:
+            continue
+        seen.add(key)
+        kept.append(paragraph)
+    return kept
+
+
 def _open_noscript_content(tree: LexborHTMLParser) -> None:
     """Unwrap ``<noscript>`` blocks that hold the page's content, when they hold most of its text: what a
     reader without JavaScript sees is the page (Discourse forums, server-rendered fallbacks of app shells)."""
@@ -712,10 +810,18 @@ def _open_noscript_content(tree: LexborHTMLParser) -> None:
     if not large:
         return
     inside = sum(len(node.text()) for node in large)
-    if inside * 2 < len(body.text()):
-        return
+    page_text = body.text()
+    if inside * 2 < len(page_text):
+        # Compared with the text a reader sees, inline scripts and styles (app state, often most of the page's
+        # characters) left out, one fallback block must hold half of it: several smaller ones are widgets'.
+        visible = len(page_text) - sum(len(node.text()) for node in body.css("script, style"))
+        largest = max(large, key=lambda node: len(node.text()))
+        if len(largest.text()) * 2 < visible:
+            return
+        large = [largest]
     for node in large:
         node.unwrap()
+
 
 
 def _open_landmarks_holding_the_page(tree: LexborHTMLParser) -> None:
@@ -732,6 +838,79 @@ def _open_landmarks_holding_the_page(tree: LexborHTMLParser) -> None:
     for length, node in sized:
         if length > most:
             node.unwrap()
+
+
+def _declares_product(tree: LexborHTMLParser, metadata: PageMetadata) -> bool:
+    """The page says it is about one product (and not that it is a story about one)."""
+    types = metadata.json_ld_types
+    if types & _STORY_SCHEMA_TYPES or (metadata.og_type or "").lower() == "article":
+        return False
+    if types & _PRODUCT_SCHEMA_TYPES or (metadata.og_type or "").lower() in _PRODUCT_OG_TYPES:
+        return True
+    return tree.css_first(_PRODUCT_MICRODATA) is not None
+
+
+def _declares_discussion(tree: LexborHTMLParser, metadata: PageMetadata) -> bool:
+    """The page says it holds a discussion: forum posts, questions and answers, comments."""
+    if metadata.json_ld_types & _DISCUSSION_SCHEMA_TYPES:
+        return True
+    return tree.css_first(_DISCUSSION_MICRODATA) is not None
+
+
+def _declares_questions(tree: LexborHTMLParser, metadata: PageMetadata) -> bool:
+    """The page says it is a question with answers (whose comment threads are not the content)."""
+    if metadata.json_ld_types & _QUESTION_SCHEMA_TYPES:
+        return True
+    return tree.css_first(_QUESTION_MICRODATA) is not None
+
+
+def _without_post_furniture(paragraphs: list[str], counters: bool = True) -> list[str]:
+    """A discussion's or a shop's paragraphs less member cards (a label line and its short value line, or both
+    on one line) and bare counters."""
+    kept = []
+    after_label = False
+    for paragraph in paragraphs:
+        if after_label and len(paragraph) <= _MAX_CARD_VALUE_CHARS:
+            after_label = False
+            continue
+        after_label = bool(_MEMBER_CARD_BARE_LABEL.match(paragraph))
+        if after_label or _MEMBER_CARD_LINE.match(paragraph) or (counters and _BARE_COUNT_LINE.match(paragraph)):
+            continue
+        kept.append(paragraph)
+    return kept
+
+
+def _drop_reviews(tree: LexborHTMLParser) -> None:
+    """Remove the customer-review subtrees of a product page (the outermost of each nest), except one that
+    holds the page's heading (a wrapper around the product itself)."""
+    body = tree.body
+    if body is None:
+        return
+    found = [node for node in body.css(_REVIEW_CANDIDATES) if _REVIEW_HINT.search(_review_hint_text(node))]
+    if not found:
+        return
+    chosen = {node.mem_id for node in found}
+    for node in found:
+        if _has_ancestor_in(node, chosen):
+            continue
+        if node.css_first("h1") is not None:
+            chosen.discard(node.mem_id)
+            continue
+        node.decompose()
+
+
+def _review_hint_text(node: LexborNode) -> str:
+    attributes = node.attributes
+    return " ".join(attributes.get(name) or "" for name in ("class", "id", "itemprop", "itemtype"))
+
+
+def _has_ancestor_in(node: LexborNode, ids: set[int]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id in ids:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> list[Teaser]:
@@ -891,13 +1070,22 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
     metadata = read_metadata(tree, url)
     date = find_publication_date(tree, url, headers, metadata)
     teasers = _teasers(tree, url or metadata.canonical_url, metadata.canonical_url)
-    found = _extract_body(tree, metadata.title)
+    product = _declares_product(tree, metadata)
+    if product:
+        _drop_reviews(tree)
+    discussion = _declares_discussion(tree, metadata)
+    furnished = product or discussion
+    threads = discussion and not _declares_questions(tree, metadata)
+    found = _extract_body(tree, metadata.title, threads)
     paragraphs = found.paragraphs
     if not paragraphs and not metadata.title:
         raise ExtractionError("no article text or title found in the page")
     page_type = _page_type(metadata, paragraphs, url, date.value is not None)
     if page_type != "article":
         paragraphs = _spread_content(tree, metadata.title, found)
+    if product:
+        paragraphs = _without_repeats(paragraphs)
+    paragraphs = _without_post_furniture(paragraphs, counters=furnished)
     body_text = "\n\n".join(paragraphs)
     canonical = metadata.canonical_url
     return Article(
