@@ -539,3 +539,45 @@ def test_open_story_bulk_loads_without_joining_and_later_articles_join() -> None
     assert clusterer.open_story("q1", QUAKE_TITLE, QUAKE_TEXT, DAY0).story_id == first.story_id  # idempotent
     later = clusterer.add("q3", QUAKE_TITLE, QUAKE_TEXT, DAY0 + timedelta(hours=1))
     assert not later.is_new and later.story_id in {first.story_id, second.story_id}
+
+
+# ------------------------------------------------------------------------------------------ page furniture
+
+
+def test_lines_repeated_across_stories_stop_joining_unrelated_articles() -> None:
+    """A sign-in box and a site name met in several stories are furniture: two unrelated articles that share
+    only them stay apart, while a line repeated within one story (a syndicated wire) still counts."""
+    furniture = "Sign in using your account with your station profile\nWelcome back. Please sign in to continue"
+    site = " - Channel Nine News Springfield"
+    topics = [
+        ("Magnitude 7.1 earthquake strikes Anchorage", QUAKE_TEXT),
+        ("Floods force thousands from homes in Valencia", FLOOD_TEXT),
+        ("Parliament passes the national budget after a long night", "Lawmakers approved the budget by 201 votes."),
+        ("Wildfire near Canberra forces evacuations", "Firefighters battled a bushfire south of Canberra overnight."),
+    ]
+
+    def run(boilerplate_stories: int) -> set[str]:
+        clusterer = StoryClusterer(StoryOptions(boilerplate_stories=boilerplate_stories))
+        stories = set()
+        for index, (title, text) in enumerate(topics):
+            when = DAY0 + timedelta(hours=index)
+            stories.add(clusterer.add(f"a{index}", title + site, furniture + "\n" + text, when).story_id)
+        return stories
+
+    assert len(run(boilerplate_stories=2)) == len(topics)
+    lines = story_text.RepeatedLines(stories_for_boilerplate=2)
+    wire = ["Torrential rain flooded Valencia on Tuesday, forcing thousands from their homes."]
+    _, keys = lines.without_boilerplate(wire)
+    lines.record(keys, "s1")
+    lines.record(keys, "s1")  # the same story again: still news
+    assert lines.without_boilerplate(wire)[0] == wire
+    lines.record(keys, "s2")  # a second story: furniture from now on
+    assert lines.without_boilerplate(wire)[0] == []
+
+
+def test_repeated_lines_survive_a_state_round_trip() -> None:
+    clusterer = StoryClusterer()
+    for index in range(3):
+        clusterer.add(f"a{index}", f"Story number {index} about topic {index}", f"Please enable JavaScript to watch this video\nBody {index}.")
+    restored = StoryClusterer.from_state(json.loads(json.dumps(clusterer.to_state())))
+    assert restored._repeated_lines.lines == clusterer._repeated_lines.lines

@@ -43,6 +43,7 @@ import hashlib
 import heapq
 import json
 import math
+import re
 import sys
 from array import array
 from collections import Counter
@@ -62,6 +63,7 @@ from newsloom.stories.text import (
     headline_of,
     normalise_word,
     proper_nouns_of,
+    RepeatedLines,
     strip_dateline,
     surface_entry,
     surface_of,
@@ -88,6 +90,7 @@ _PACKED_SUMS_UP_TO = 16
 _STATE_VERSION = 2  # 1 wrote vectors as {term: weight} objects and a one-article story's vectors three times
 _READABLE_STATE_VERSIONS = (1, 2)
 _ENTITY_PREFIX = "\x00"  # entity keys share the frequency table and the index with words under this prefix
+_TITLE_SEPARATOR = re.compile(r"\s+[-|–—:]{1,2}\s+")  # "Headline - Site Name", "Headline | Site"
 
 
 @dataclass(slots=True)
@@ -121,6 +124,8 @@ class StoryOptions:
     members_kept: int = 100
     max_redirects: int = 100_000
     max_vocabulary: int = 2_000_000
+    boilerplate_stories: int = 2  # a line or title segment met in this many stories is page furniture; 0: off
+    max_boilerplate_lines: int = 100_000
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.entity_weight <= 1.0:
@@ -356,6 +361,8 @@ class StoryClusterer:
         self._expiry_heap: list[tuple[float, str]] = []
         self._sequence_heap: list[tuple[int, str]] = []
         self._merged_into: dict[str, str] = {}  # absorbed story id -> the story that absorbed it (bounded)
+        self._repeated_lines = RepeatedLines(self.options.boilerplate_stories, self.options.max_boilerplate_lines)
+        self._line_keys: list[int] = []  # lines of the article being added, counted once its story is known
 
     # ------------------------------------------------------------------ public API
 
@@ -382,12 +389,14 @@ class StoryClusterer:
         if chosen is None:
             story = self._open_story(article_id)
             self._join(story, member)
+            self._record_lines(story.id)
             return StoryAssignment(story.id, is_new=True)
         story = self._stories[chosen]
         self._join(story, member)
         runners_up = [sid for sid, score in scored if sid != chosen and score >= self.options.ambiguous_similarity]
         merged = self._merge_neighbours(story, runners_up)
         survivor = self._article_story[article_id]
+        self._record_lines(survivor)
         return StoryAssignment(survivor, is_new=False, merged_from=tuple(merged))
 
     def open_story(
@@ -405,6 +414,7 @@ class StoryClusterer:
             return prepared
         story = self._open_story(article_id)
         self._join(story, prepared)
+        self._record_lines(story.id)
         return StoryAssignment(story.id, is_new=True)
 
     def _prepare(
@@ -535,6 +545,8 @@ class StoryClusterer:
         body = text[: options.max_body_chars]
         if title and body.startswith(title):  # many extractors repeat the headline as the first line
             body = body[len(title) :]
+        if options.boilerplate_stories > 0:
+            title, body = self._without_boilerplate(title, body)
         term_counts = word_counts(body)
         for word in words_of(title):
             term_counts[word] += options.title_weight
@@ -552,6 +564,25 @@ class StoryClusterer:
         vector = weighted_vector(term_counts, self.frequencies, options.article_terms)
         entity_vector = self._entity_vector(entity_counts, entity_keys)
         return vector, entity_vector
+
+    def _without_boilerplate(self, title: str, body: str) -> tuple[str, str]:
+        """``title`` and ``body`` without the lines and title segments already met in other stories (page
+        furniture, a site's name after its headlines); keeps this article's lines for ``_record_lines``."""
+        repeated = self._repeated_lines
+        lines, line_keys = repeated.without_boilerplate(body.splitlines())
+        segments = _TITLE_SEPARATOR.split(title)
+        segment_keys: list[int] = []
+        if len(segments) > 1:  # "Headline - Site Name": the segments, never the whole title, may be furniture
+            kept, segment_keys = repeated.without_boilerplate(segments)
+            if len(kept) < len(segments):
+                title = " - ".join(kept)
+        self._line_keys = line_keys + segment_keys
+        return title, "\n".join(lines)
+
+    def _record_lines(self, story_id: str) -> None:
+        if self._line_keys:
+            self._repeated_lines.record(self._line_keys, story_id)
+            self._line_keys = []
 
     def _entity_vector(self, entity_counts: Mapping[str, int], keys: list[str]) -> dict[str, float]:
         weights = tf_idf(entity_counts, self.frequencies, keys=keys)
@@ -1007,6 +1038,7 @@ class StoryClusterer:
             "display": self._display,
             "archived": [record.to_dict() for record in self._archived],
             "merged_into": self._merged_into,
+            "repeated_lines": {str(key): entry for key, entry in self._repeated_lines.lines.items()},
         }
 
     @staticmethod
@@ -1057,6 +1089,7 @@ class StoryClusterer:
             clusterer.frequencies.counts = {sys.intern(str(k)): int(v) for k, v in state["document_frequencies"].items()}
             clusterer._display = dict(state["display"])
             clusterer._merged_into = {str(k): str(v) for k, v in state.get("merged_into", {}).items()}
+            clusterer._repeated_lines.lines = {int(k): int(v) for k, v in state.get("repeated_lines", {}).items()}
             for data in state["stories"]:
                 clusterer._restore_story(data)
             for record in state["archived"]:

@@ -10,6 +10,7 @@ grouped into phrases ("Betty Ford Center"), so no NLP model is needed.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import re
@@ -35,6 +36,7 @@ __all__ = [
     "strip_dateline",
     "surface_entry",
     "surface_of",
+    "RepeatedLines",
 ]
 
 # Common English function words plus news filler ("said", "told") that every story shares.
@@ -338,3 +340,50 @@ def headline_of(title: str) -> str:
     """
     text = strip_dateline(title)
     return text if len(_WORD.findall(text)) >= _MIN_HEADLINE_WORDS else ""
+
+
+
+class RepeatedLines:
+    """Lines of page text met in the articles of several different stories: page furniture ("Please enable
+    JavaScript to watch this video", a sign-in box, a site's name after its headlines), learned as the stream goes.
+
+    A line repeated within one story is news (a syndicated wire, a quoted statement), so what counts is how many
+    different stories a line was assigned to, not how many articles: ``record`` is told each article's story once
+    it is decided. Lines are kept as 64-bit digests, each with one int packing the last story's digest and the
+    number of story changes seen; past ``max_lines`` entries, lines seen in one story only are forgotten, which
+    keeps memory flat (a line must then be met again to count).
+    """
+
+    def __init__(self, stories_for_boilerplate: int = 2, max_lines: int = 100_000) -> None:
+        self.stories_for_boilerplate = stories_for_boilerplate
+        self.max_lines = max_lines
+        self.lines: dict[int, int] = {}  # line digest -> (story digest << 8) | distinct stories seen (capped)
+
+    @staticmethod
+    def key_of(line: str) -> int:
+        """Digest of a line worth tracking (three words or more, case and white space ignored), else 0."""
+        words = line.lower().split()
+        if len(words) < 3:
+            return 0
+        return int.from_bytes(hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).digest(), "big") or 1
+
+    def without_boilerplate(self, lines: list[str]) -> tuple[list[str], list[int]]:
+        """``lines`` without the repeated ones, and the digests of all tracked lines (for ``record``)."""
+        keys = [self.key_of(line) for line in lines]
+        known, threshold = self.lines, self.stories_for_boilerplate
+        kept = [line for line, key in zip(lines, keys) if not key or known.get(key, 0) & 0xFF < threshold]
+        return kept, [key for key in keys if key]
+
+    def record(self, keys: Iterable[int], story_id: str) -> None:
+        """Count the lines ``keys`` of an article assigned to story ``story_id``."""
+        lines = self.lines
+        story = int.from_bytes(hashlib.blake2b(story_id.encode("utf-8"), digest_size=6).digest(), "big") << 8
+        for key in keys:
+            entry = lines.get(key)
+            if entry is None:
+                lines[key] = story | 1
+            elif entry >> 8 != story >> 8:
+                lines[key] = story | min((entry & 0xFF) + 1, 0xFF)
+        if len(lines) > self.max_lines:
+            kept = [(key, entry) for key, entry in lines.items() if entry & 0xFF > 1]
+            self.lines = dict(kept[-(self.max_lines // 2) :])  # the most recently added repeated lines
