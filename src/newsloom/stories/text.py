@@ -343,6 +343,9 @@ def headline_of(title: str) -> str:
 
 
 
+_blake2b = hashlib.blake2b  # a module global: one look-up less per line
+
+
 class RepeatedLines:
     """Lines of page text met in the articles of several different stories: page furniture ("Please enable
     JavaScript to watch this video", a sign-in box, a site's name after its headlines), learned as the stream goes.
@@ -365,11 +368,11 @@ class RepeatedLines:
         words = line.lower().split()
         if len(words) < 3:
             return 0
-        return int.from_bytes(hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=8).digest(), "big") or 1
+        return int.from_bytes(_blake2b(" ".join(words).encode(), digest_size=8).digest(), "big") or 1
 
     def without_boilerplate(self, lines: list[str]) -> tuple[list[str], list[int]]:
         """``lines`` without the repeated ones, and the digests of all tracked lines (for ``record``)."""
-        keys = [self.key_of(line) for line in lines]
+        keys = list(map(self.key_of, lines))
         known, threshold = self.lines, self.stories_for_boilerplate
         kept = [line for line, key in zip(lines, keys) if not key or known.get(key, 0) & 0xFF < threshold]
         return kept, [key for key in keys if key]
