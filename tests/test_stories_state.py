@@ -212,3 +212,20 @@ def test_stories_stage_checkpoints_the_compact_state(tmp_path: Path) -> None:
         assert restored.story_of("q3") == restored.story_of("q1") == articles[0].story_id
     finally:
         store.close()
+
+
+def test_superseded_heap_entries_are_dropped_so_upkeep_stays_cheap() -> None:
+    # Every join pushes a new expiry entry for its story; the clean-up must drop the superseded ones, or it keeps
+    # finding the heap over its bound and rescans it on every add (a slowdown that grows with the stream).
+    from datetime import datetime, timedelta, timezone
+
+    from newsloom.stories import StoryClusterer
+
+    clusterer = StoryClusterer()
+    start = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    texts = ["Harbour workers strike over pay in Rotterdam port as talks with the port authority fail again.",
+             "Central bank raises interest rates by half a point to fight inflation, the governor said on Tuesday."]
+    for n in range(2_500):
+        clusterer.add(f"a{n}", texts[n % 2].split(" in ")[0], texts[n % 2], start + timedelta(minutes=3 * n))
+    assert clusterer.active_story_count == 2
+    assert len(clusterer._expiry_heap) <= 2 * 2 + 1024 and len(clusterer._sequence_heap) <= 2 * 2 + 1024

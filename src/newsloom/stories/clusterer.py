@@ -312,6 +312,14 @@ def _heaviest(vector: dict[str, float], count: int) -> dict[str, float]:
     return {term: vector[term] for term in top_terms(vector, count)}
 
 
+def _last_seen_of(story: _Story) -> float | None:
+    return story.last_seen
+
+
+def _last_sequence_of(story: _Story) -> int:
+    return story.last_sequence
+
+
 def story_id_for(article_id: str) -> str:
     """Stable story id, derived from the article that opened the story."""
     return "s" + hashlib.sha256(("story:" + article_id).encode("utf-8")).hexdigest()[:15]
@@ -920,9 +928,11 @@ class StoryClusterer:
             story = stories.get(story_id)
             if story is not None and story.last_sequence == last_sequence:
                 self._archive(story_id)
-        for heap in (self._expiry_heap, self._sequence_heap):  # drop stale entries now and then
+        # Drop stale entries now and then: those of archived stories and those a later join superseded. Keeping
+        # the superseded ones would leave the heap over the bound, and this O(heap) pass would run on every add.
+        for heap, current in ((self._expiry_heap, _last_seen_of), (self._sequence_heap, _last_sequence_of)):
             if len(heap) > 2 * len(stories) + 1024:
-                live = [entry for entry in heap if entry[1] in stories]
+                live = list({entry for entry in heap if entry[1] in stories and current(stories[entry[1]]) == entry[0]})
                 heapq.heapify(live)
                 heap[:] = live
 
