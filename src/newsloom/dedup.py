@@ -846,12 +846,10 @@ class DuplicateIndex:
         return results
 
     def _append(self, doc_id: str, signature: DocumentSignature, published_at: datetime | None) -> int:
-        ordinal = len(self._ids)
-        self._ids.append(doc_id)
-        self._ordinal_of[doc_id] = ordinal
-        self._published.append(published_at)
-        self._signatures.append(signature)
-        self._group_of.append(None)
+        """Record a live document: what every document keeps, plus its MinHash row and its place in the
+        retiring order."""
+        ordinal = self._append_record(doc_id, published_at)
+        self._signatures[ordinal] = signature
         if self._free_slots:
             slot = self._free_slots.pop()
         else:
@@ -864,7 +862,6 @@ class DuplicateIndex:
         self._minhashes[slot] = signature.minhash
         if published_at is not None:
             time_key = published_at.timestamp()
-            self._clock = max(self._clock, time_key)
         else:
             time_key = self._clock if self._clock > -math.inf else math.inf
         self._time_of[ordinal] = time_key
@@ -1052,18 +1049,19 @@ class DuplicateIndex:
                 continue
             fingerprint = DocumentSignature.retired_fingerprint(signature) if isinstance(signature, bytes) else False
             if fingerprint is not False:  # a document past the window: only what exact matching needs
-                ordinal = index._append_retired(doc_id, fingerprint, _utc(published_at))
+                ordinal = index._append_record(doc_id, _utc(published_at))
                 retired_fingerprints[ordinal] = fingerprint
-                if duplicate_of is not None:
-                    links.append((ordinal, duplicate_of))
-                continue
-            parsed = index._parsed(signature)
-            ordinal = index._append(doc_id, parsed, _utc(published_at))
+                index.retired += 1
+                has_shingles = False
+            else:
+                parsed = index._parsed(signature)
+                ordinal = index._append(doc_id, parsed, _utc(published_at))
+                fingerprint, has_shingles = parsed.fingerprint, len(parsed.shingles) > 0
             if duplicate_of is not None:
                 links.append((ordinal, duplicate_of))
-            if parsed.fingerprint is not None and parsed.fingerprint not in index._by_fingerprint:
-                index._by_fingerprint[parsed.fingerprint] = ordinal
-                if len(parsed.shingles):
+            if fingerprint is not None and fingerprint not in index._by_fingerprint:
+                index._by_fingerprint[fingerprint] = ordinal
+                if has_shingles:
                     indexed.append(ordinal)
         for chunk in _batched(indexed, 65_536):
             keys = band_keys(index._minhashes[index._slots(np.asarray(chunk, dtype=np.int64))], index.options).ravel()
@@ -1083,7 +1081,8 @@ class DuplicateIndex:
         index.retire()
         return index
 
-    def _append_retired(self, doc_id: str, fingerprint: bytes | None, published_at: datetime | None) -> int:
+    def _append_record(self, doc_id: str, published_at: datetime | None) -> int:
+        """Record what every document keeps, retired or live: id, date, group (and the stream's clock)."""
         ordinal = len(self._ids)
         self._ids.append(doc_id)
         self._ordinal_of[doc_id] = ordinal
@@ -1092,9 +1091,6 @@ class DuplicateIndex:
         self._group_of.append(None)
         if published_at is not None:
             self._clock = max(self._clock, published_at.timestamp())
-        if fingerprint is not None and fingerprint not in self._by_fingerprint:
-            self._by_fingerprint[fingerprint] = ordinal
-        self.retired += 1
         return ordinal
 
     def _recorded_match(
