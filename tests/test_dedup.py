@@ -235,6 +235,21 @@ def test_signature_bytes_round_trip_and_corruption_is_an_input_error() -> None:
             DocumentSignature.from_bytes(broken)  # type: ignore[arg-type]
 
 
+def test_loading_stored_prefixes_reads_the_fingerprint_and_rejects_anything_else() -> None:
+    from newsloom.dedup import RETIRED_PREFIX_SIZE
+
+    signature = signature_of(DOCS["1_11ecb"]["text"])
+    data = signature.to_bytes()
+    assert DocumentSignature.retired_fingerprint(data[:RETIRED_PREFIX_SIZE]) == signature.fingerprint
+    assert DocumentSignature.retired_fingerprint(data) is False  # a whole signature
+    index = DuplicateIndex.load([("old", data[:RETIRED_PREFIX_SIZE], DAY, None)])
+    assert index.live == 0 and index.retired == 1
+    assert index.add("reprint", DOCS["1_11ecb"]["text"], DAY).duplicate_of == "old"
+    for broken in (data[: RETIRED_PREFIX_SIZE - 3], data[: RETIRED_PREFIX_SIZE + 5], b"XXXX" + data[4:RETIRED_PREFIX_SIZE]):
+        with pytest.raises(InputError):
+            DuplicateIndex.load([("old", broken, DAY, None)])
+
+
 def test_signatures_are_stable_across_processes() -> None:
     # Pinned digest of a signature: hashing must not depend on PYTHONHASHSEED or the machine.
     data = signature_of("The quick brown fox jumps over the lazy dog near the 2 river banks.").to_bytes()
