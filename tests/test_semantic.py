@@ -350,3 +350,12 @@ def event_of_dict(record: dict) -> str:
     if "pirat" in text:
         return PIRACY
     return SHOOTING if ("shoot" in text or "shot" in text) else SPECIES
+
+
+def test_a_corrupt_stored_vector_is_a_store_error() -> None:
+    from newsloom.enrich import embeddings
+    from newsloom.errors import StoreError
+
+    for broken in (b"", b"\x00" * 7, b"\x00" * (4 * embeddings.DIMENSIONS + 4)):
+        with pytest.raises(StoreError, match="corrupt stored vector"):
+            embeddings.vector_from_bytes(broken)

@@ -32,7 +32,7 @@ from .errors import QueryError
 
 __all__ = [
     "Query", "Term", "Filters", "FIELDS", "SORTS", "parse_query", "to_fts5_query", "fts5_match", "fts5_excluded",
-    "MAX_QUERY_LENGTH",
+    "MAX_QUERY_LENGTH", "query_tokens",
 ]
 
 MAX_QUERY_LENGTH = 1000
@@ -88,7 +88,8 @@ class Query:
         return bool(self.clauses)
 
 
-def _tokens(text: str) -> tuple[str, ...]:
+def query_tokens(text: str) -> tuple[str, ...]:
+    """The words of ``text`` as a query sees them: NFKC, case-folded, runs of word characters."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return tuple(_WORD.findall(folded))
 
@@ -215,7 +216,7 @@ def parse_query(text: str) -> Query:
                                  position=pending_or)
             _add_filter(query, kind, value, position)
             continue
-        tokens = _tokens(value)
+        tokens = query_tokens(value)
         if not tokens:
             if kind.endswith("phrase"):
                 raise QueryError(f"empty phrase at position {position + 1}", position=position)

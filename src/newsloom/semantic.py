@@ -26,9 +26,7 @@ raise ``MissingExtraError`` with the install hint; keyword search and everything
 from __future__ import annotations
 
 import os
-import re
 import threading
-import unicodedata
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -46,7 +44,7 @@ from .enrich.embeddings import (
 )
 from .errors import MissingExtraError, QueryError, StoreError
 from .model import Article
-from .search import Query, Term, parse_query
+from .search import Query, Term, parse_query, query_tokens
 from .stages import Batch
 from .store.base import EmbeddingRecord, SearchHit, Store
 from .store.filters import opening_words
@@ -75,7 +73,6 @@ _LOAD_ROWS = 5_000  # vectors read from the store per query while catching up
 # served by the keyword search (the store's indexes), and the request stays fast.
 MAX_WINDOW = 25_600
 _FETCH_CHUNK = 500
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 # -- ranking ------------------------------------------------------------------------------------------------------
@@ -131,25 +128,26 @@ class VectorIndex:
 
     def top(self, query: np.ndarray, k: int, chunk_rows: int = CHUNK_ROWS) -> list[tuple[str, float]]:
         """The ``k`` ids most similar to the unit vector ``query``, best first, with their cosine similarity."""
-        size = len(self._ids)
-        if k <= 0 or size == 0:
-            return []
+        return self.best(self.scores(query, chunk_rows), k)
+
+    def scores(self, query: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+        """The cosine similarity of the unit vector ``query`` with every row, in row order (one pass over the
+        matrix, in chunks that bound the temporary memory of the product)."""
         query = np.asarray(query, dtype=np.float32).reshape(self.dimensions)
-        best_rows: list[np.ndarray] = []
-        best_scores: list[np.ndarray] = []
+        size = len(self._ids)
+        scores = np.empty(size, dtype=np.float32)
         for start in range(0, size, chunk_rows):
-            scores = self._matrix[start : min(size, start + chunk_rows)] @ query
-            if scores.size > k:
-                keep = np.argpartition(-scores, k - 1)[:k]
-                scores, rows = scores[keep], keep + start
-            else:
-                rows = np.arange(start, start + scores.size)
-            best_rows.append(rows)
-            best_scores.append(scores)
-        rows = np.concatenate(best_rows)
-        scores = np.concatenate(best_scores)
-        order = np.lexsort((rows, -scores))[:k]  # by score, ties by insertion order: stable results
-        return [(self._ids[rows[i]], float(scores[i])) for i in order]
+            stop = min(size, start + chunk_rows)
+            scores[start:stop] = self._matrix[start:stop] @ query
+        return scores
+
+    def best(self, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` best of ``scores`` (from :meth:`scores`) as (id, similarity), best first."""
+        if k <= 0 or scores.size == 0:
+            return []
+        rows = np.argpartition(-scores, k - 1)[:k] if scores.size > k else np.arange(scores.size)
+        order = np.lexsort((rows, -scores[rows]))  # by score, ties by insertion order: stable results
+        return [(self._ids[rows[i]], float(scores[rows[i]])) for i in order]
 
     def catch_up(self, store: Store, model: str) -> None:
         """Load the vectors the store saved since the last call."""
@@ -190,10 +188,6 @@ def semantic_ready(store: Store, model: str | None = None) -> bool:
 
 
 # -- query-side checks that the store applies in SQL for keyword search ---------------------------------------------
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-
-
 def query_text(query: Query) -> str:
     """The words a semantic search embeds: every term of the query, phrases as written (filters left out)."""
     return " ".join(" ".join(term.tokens) for clause in query.clauses for term in clause)
@@ -206,7 +200,7 @@ def _utc(value: datetime) -> datetime:
 def _mentions_excluded(article: Article, excluded: list[Term]) -> bool:
     if not excluded:
         return False
-    text = " " + " ".join(_tokens(article.title + " " + article.text)) + " "
+    text = " " + " ".join(query_tokens(article.title + " " + article.text)) + " "
     return any(" " + " ".join(term.tokens) + " " in text for term in excluded)
 
 
@@ -251,12 +245,12 @@ def semantic_search(
         return store.search(query, limit=limit, offset=offset)
     embedder = embedder or default_embedder()
     index = _index_for(store, embedder)
-    vector = embedder.embed([words])[0]
+    scores = index.scores(embedder.embed([words])[0])  # once: widening the window below only re-ranks
     wanted = offset + limit
     window = min(max(4 * wanted, 100), MAX_WINDOW)
     while True:
         # Filters and collapsed copies drop some of the nearest vectors: widen the window until enough remain.
-        nearest = _canonical_hits(store, index.top(vector, window))
+        nearest = _canonical_hits(store, index.best(scores, window))
         passing = store.ids_passing_filters([article.id for article, _ in nearest], parsed)
         ranked = [
             (article, score) for article, score in nearest

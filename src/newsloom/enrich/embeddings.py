@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from newsloom.errors import MissingExtraError
+from newsloom.errors import MissingExtraError, StoreError
 from newsloom.model import Article
 
 __all__ = [
@@ -87,9 +87,10 @@ def vector_to_bytes(vector: np.ndarray) -> bytes:
 
 
 def vector_from_bytes(data: bytes | memoryview, dimensions: int = DIMENSIONS) -> np.ndarray:
-    vector = np.frombuffer(bytes(data), dtype="<f4")
-    if vector.shape != (dimensions,):
-        raise ValueError(f"stored vector has {vector.size} values, expected {dimensions}")
+    data = bytes(data)
+    if len(data) != 4 * dimensions:
+        raise StoreError(f"corrupt stored vector: {len(data)} bytes, expected {4 * dimensions}")
+    vector = np.frombuffer(data, dtype="<f4")
     return vector.astype(np.float32, copy=False)
 
 
