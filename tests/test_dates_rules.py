@@ -103,3 +103,11 @@ def test_digit_boundaries_of_the_fast_patterns():
     assert parse_date_text("no 101.2.2024", now=NOW) is None
     assert parse_date_text("x1.2.2024", now=NOW).date().isoformat() == "2024-02-01"
     assert parse_date_text("v3, 2024", now=NOW) is None
+
+
+def test_json_ld_nested_too_deep_to_parse_is_no_crash() -> None:
+    from newsloom.extract import extract_html
+
+    deep = "[" * 200_000 + '"datePublished": "2024-03-26"' + "]" * 200_000
+    page = f'<html><head><script type="application/ld+json">{deep}</script></head><body><p>Text.</p></body></html>'
+    extract_html(page.encode())  # the broken-JSON-LD reader must not raise RecursionError

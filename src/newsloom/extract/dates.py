@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from .metadata import _MAX_JSON_LD_CHARS
+
 __all__ = ["parse_date_text", "is_plausible", "DateGuess", "find_publication_date"]
 
 _MONTHS = {
@@ -272,11 +274,6 @@ def _from_json_ld(metadata, now: datetime, keys: tuple[str, ...] = ("datePublish
             if found:
                 return found
     return None
-
-
-def _from_meta(metadata, now: datetime) -> DateGuess | None:
-    found = _meta_published(metadata, now)
-    return found[0] if found else None
 
 
 def _meta_published(metadata, now: datetime) -> tuple[DateGuess, str] | None:
@@ -546,7 +543,7 @@ def _parses_as_json(code: str) -> bool:
 
     try:
         json.loads(code)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep to parse is broken too, for this purpose
         return False
     return True
 
@@ -556,7 +553,7 @@ def _from_broken_json_ld(tree, now: datetime) -> DateGuess | None:
     comma): the publisher still stated it for machines."""
     for script in tree.css('script[type="application/ld+json"]')[:10]:
         code = script.text() or ""
-        if "datePublished" not in code or _parses_as_json(code):
+        if len(code) > _MAX_JSON_LD_CHARS or "datePublished" not in code or _parses_as_json(code):
             continue
         match = _LD_PUBLISHED.search(code)
         if match:

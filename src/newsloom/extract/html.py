@@ -890,27 +890,21 @@ def _drop_reviews(tree: LexborHTMLParser) -> None:
     if not found:
         return
     chosen = {node.mem_id for node in found}
-    for node in found:
-        if _has_ancestor_in(node, chosen):
+    outermost: list[LexborNode] = []
+    for node in found:  # decide over the whole tree first: removing a node frees its descendants, found later
+        if not chosen.isdisjoint(_ancestor_ids(node)):
             continue
         if node.css_first("h1") is not None:
             chosen.discard(node.mem_id)
             continue
+        outermost.append(node)
+    for node in outermost:
         node.decompose()
 
 
 def _review_hint_text(node: LexborNode) -> str:
     attributes = node.attributes
     return " ".join(attributes.get(name) or "" for name in ("class", "id", "itemprop", "itemtype"))
-
-
-def _has_ancestor_in(node: LexborNode, ids: set[int]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in ids:
-            return True
-        parent = parent.parent
-    return False
 
 
 def _teasers(tree: LexborHTMLParser, base: str | None, own_url: str | None) -> list[Teaser]:
