@@ -229,3 +229,20 @@ def test_superseded_heap_entries_are_dropped_so_upkeep_stays_cheap() -> None:
         clusterer.add(f"a{n}", texts[n % 2].split(" in ")[0], texts[n % 2], start + timedelta(minutes=3 * n))
     assert clusterer.active_story_count == 2
     assert len(clusterer._expiry_heap) <= 2 * 2 + 1024 and len(clusterer._sequence_heap) <= 2 * 2 + 1024
+
+
+def test_malformed_times_and_options_in_a_saved_state_are_input_errors() -> None:
+    from newsloom.errors import InputError
+    from newsloom.stories import StoryClusterer
+
+    clusterer = StoryClusterer()
+    clusterer.add("a1", "Harbour strike", "Dock workers in Rotterdam walked out over pay on Monday morning.", None)
+    state = clusterer.to_state()
+    for broken in (
+        {**state, "clock": "x"},
+        {**state, "stories": [{**state["stories"][0], "first_seen": "x"}]},
+        {**state, "options": {**state["options"], "max_boilerplate_lines": 1}},
+        {**state, "options": {**state["options"], "boilerplate_stories": 300}},
+    ):
+        with pytest.raises(InputError):
+            StoryClusterer.from_state(broken)

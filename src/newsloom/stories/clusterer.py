@@ -134,6 +134,10 @@ class StoryOptions:
             raise ValueError("ambiguous_similarity must not exceed join_similarity")
         if self.window_days <= 0 or self.decay_days <= 0:
             raise ValueError("window_days and decay_days must be positive")
+        if not 0 <= self.boilerplate_stories <= 255:  # the per-line story counter is one byte
+            raise ValueError("boilerplate_stories must be within [0, 255]")
+        if self.max_boilerplate_lines < 2:
+            raise ValueError("max_boilerplate_lines must be at least 2")
 
 
 @dataclass(slots=True, frozen=True)
@@ -222,6 +226,11 @@ def _as_dict(vector: _Vector) -> dict[str, float]:
 
 def _packed(vector: _Vector) -> _Packed:
     return vector if isinstance(vector, _Packed) else _Packed.of(vector)
+
+
+def _optional_float(value: Any) -> float | None:
+    """A restored time: None, or a number (a malformed state raises ValueError/TypeError, turned into InputError)."""
+    return None if value is None else float(value)
 
 
 def _entity_key(key: str) -> str:
@@ -567,7 +576,7 @@ class StoryClusterer:
         entity_counts = Counter(entity_keys)
         self.frequencies.add(term_counts)
         # Entities share the document-frequency table under a prefix, so their IDF is their own.
-        entity_keys = list(map(_ENTITY_PREFIX.__add__, entity_counts))
+        entity_keys = list(map(_entity_key, entity_counts))
         self.frequencies.add(entity_keys, new_document=False)
         vector = weighted_vector(term_counts, self.frequencies, options.article_terms)
         entity_vector = self._entity_vector(entity_counts, entity_keys)
@@ -1093,7 +1102,7 @@ class StoryClusterer:
             if state.get("version") not in _READABLE_STATE_VERSIONS:
                 raise InputError(f"unsupported story-clusterer state version {state.get('version')!r}")
             clusterer = cls(StoryOptions(**state["options"]))
-            clusterer.clock = state["clock"]
+            clusterer.clock = _optional_float(state["clock"])
             clusterer.sequence = int(state["sequence"])
             clusterer.frequencies.documents = int(state["documents"])
             clusterer.frequencies.counts = {sys.intern(str(k)): int(v) for k, v in state["document_frequencies"].items()}
@@ -1119,8 +1128,8 @@ class StoryClusterer:
         entity_sum = members[0].entities if data["entity_sum"] is None else _decode_vector(data["entity_sum"])
         story.members = members
         story.article_ids = [str(article_id) for article_id in data["article_ids"]]
-        story.first_seen = data["first_seen"]
-        story.last_seen = data["last_seen"]
+        story.first_seen = _optional_float(data["first_seen"])
+        story.last_seen = _optional_float(data["last_seen"])
         story.last_sequence = int(data["last_sequence"])
         story.volume_per_hour = Counter({str(hour): int(count) for hour, count in data["volume_per_hour"].items()})
         earliest = data["earliest"]

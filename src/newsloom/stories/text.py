@@ -152,16 +152,6 @@ def words_of(text: str) -> list[str]:
     return [word for word in map(_CONTENT_WORDS.lookup(tokens), tokens) if word]
 
 
-def _starts_sentence(text: str, position: int) -> bool:
-    """True when the character run before ``position`` ends a sentence (or there is none)."""
-    index = position - 1
-    while index >= 0 and text[index] in " \t":
-        index -= 1
-    if index < 0 or text[index] in "\n\r":
-        return True
-    return text[index] in _SENTENCE_END
-
-
 def surface_entry(key: str, surface: str) -> str:
     """What a surfaces table keeps for ``key``: "" when the surface is just ``key.title()`` (the usual case, and
     what a reader falls back to, see ``surface_of``), so that those strings are not kept twice."""
@@ -188,7 +178,7 @@ def proper_nouns_of(text: str, surfaces: dict[str, str] | None = None) -> list[s
     update_mid = mid_sentence_words.update
     for match in _CAPITALISED_RUN.finditer(text):
         tokens = match.group().split()
-        index = match.start() - 1  # _starts_sentence, inlined: this loop runs for every capitalised run
+        index = match.start() - 1  # does the run start a sentence? (inline: this loop runs for every capitalised run)
         while index >= 0 and text[index] in " \t":
             index -= 1
         at_start = index < 0 or text[index] in "\n\r" or text[index] in _SENTENCE_END
