@@ -111,11 +111,11 @@ class SharedQueries:
         return [_story_from_row(row) for row in rows]
 
     def story_articles(self, story_id: str, limit: int = 200) -> list[Article]:
-        story_id = self.story_merged_into(story_id) or story_id
-        rows = self._query(
-            f"SELECT {_COLUMNS} FROM articles WHERE story_id = ? AND duplicate_of IS NULL "
+        rows = self._query(  # an absorbed story's id leads to the survivor's articles (redirects are flattened)
+            f"SELECT {_COLUMNS} FROM articles WHERE story_id = "
+            "COALESCE((SELECT merged_into FROM story_redirects WHERE id = ?), ?) AND duplicate_of IS NULL "
             "ORDER BY sort_time, rowid LIMIT ?",
-            (story_id, limit),
+            (story_id, story_id, limit),
         )
         return [row_to_article(row) for row in rows]
 
