@@ -200,6 +200,20 @@ def test_entities_corpus_resolver_across_articles() -> None:
     (found,) = extract_entities([second], resolver=resolver)
     assert "James Baker" in {m.name for m in found}
 
+@needs_spacy
+def test_entities_leave_no_new_strings_in_spacy_vocabulary() -> None:
+    """A long stream must not grow the NER process: words first met in a batch are forgotten after it."""
+    from newsloom.enrich.entities import _load_ner, article_mentions
+
+    strings = _load_ner().vocab.strings
+    before = len(strings)
+    invented = [f"Zorblax{n}ian Quuxtopher{n} visited Vrelnbourg{n} on Monday." for n in range(20)]
+    found = article_mentions([_article("", [sentence]) for sentence in invented])
+    assert any(name.startswith("Quuxtopher") or name.startswith("Zorblax") or name.startswith("Vrelnbourg")
+               for mentions in found for name, _ in mentions)
+    assert len(strings) == before
+    assert "Vrelnbourg7" not in strings
+
 
 @needs_spacy
 def test_enrich_fills_everything(rafah: Article) -> None:

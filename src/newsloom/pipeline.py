@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._memory import release_free_memory
 from .errors import NewsloomError
 from .extract import extract
 from .model import Article, RawDocument
@@ -155,7 +156,9 @@ class _BatchRunner:
                 self._background.complete(work, handle)  # type: ignore[attr-defined]
             for stage in self._after:
                 stage(work, self.store)
-        return self.store.upsert_articles(work.articles, checkpoint=checkpoint, extras=work.extras)
+        result = self.store.upsert_articles(work.articles, checkpoint=checkpoint, extras=work.extras)
+        release_free_memory()  # the batch is gone: a long run stays the size of what it keeps, not of its peaks
+        return result
 
 
 def ingest_articles(

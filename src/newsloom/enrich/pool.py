@@ -31,6 +31,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from newsloom._memory import release_free_memory
+
 __all__ = ["EnrichmentPool", "limit_blas_threads"]
 
 _LOG = logging.getLogger(__name__)
@@ -83,6 +85,17 @@ def _init_worker(parent_pid: int, load_model: bool) -> None:
         _load_ner()
 
 
+def _work_then_release(
+    work: Callable[[Sequence[_Item], Any], list[_Result]], chunk: Sequence[_Item], options: Any
+) -> list[_Result]:
+    """``work(chunk, options)`` in a worker, then the memory it freed goes back to the system, so that a worker
+    stays the size of the model plus one chunk, not of the largest chunk it ever met."""
+    try:
+        return work(chunk, options)
+    finally:
+        release_free_memory()
+
+
 def _chunks(items: Sequence[_Item], size: int) -> list[Sequence[_Item]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -111,7 +124,8 @@ class EnrichmentPool:
             raise BrokenProcessPool("the enrichment pool is closed")
         # Spread small batches over every worker; big ones go in CHUNK_SIZE pieces so no worker idles at the end.
         size = max(1, min(self.chunk_size, math.ceil(len(items) / self.n_process)))
-        return [(chunk, self._executor.submit(work, chunk, options)) for chunk in _chunks(items, size)]
+        executor = self._executor
+        return [(chunk, executor.submit(_work_then_release, work, chunk, options)) for chunk in _chunks(items, size)]
 
     def gather(
         self,
