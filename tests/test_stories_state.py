@@ -246,3 +246,49 @@ def test_malformed_times_and_options_in_a_saved_state_are_input_errors() -> None
     ):
         with pytest.raises(InputError):
             StoryClusterer.from_state(broken)
+
+
+def test_old_one_off_terms_and_lines_are_forgotten_but_recent_and_repeated_ones_stay() -> None:
+    from newsloom.stories.text import DocumentFrequencies, RepeatedLines
+
+    frequencies = DocumentFrequencies()
+    frequencies.add(["once", "twice"])
+    frequencies.add(["twice"])
+    frequencies.forget_old_singletons()  # the first call only marks what is old
+    frequencies.add(["recent"])
+    frequencies.forget_old_singletons()
+    assert set(frequencies.counts) == {"twice", "recent"}
+    assert frequencies.documents == 3  # IDF still counts every document
+    frequencies.forget_old_singletons()
+    assert set(frequencies.counts) == {"twice"}
+
+    lines = RepeatedLines(stories_for_boilerplate=2)
+    _, furniture = lines.without_boilerplate(["Please enable JavaScript to watch this video"])
+    _, news = lines.without_boilerplate(["Rescuers searched Paiporta after the floods"])
+    lines.record(furniture, "s1")
+    lines.record(furniture, "s2")
+    lines.record(news, "s1")
+    lines.forget_old_singletons()
+    lines.forget_old_singletons()
+    assert set(lines.lines) == set(furniture)
+
+
+def test_housekeeping_keeps_memory_to_the_live_stories() -> None:
+    """Every `housekeeping_articles` articles, one-off terms, lines and display names of older articles go;
+    a long stream of unrelated one-off stories then holds about two periods' worth, not the whole stream."""
+    options = StoryOptions(housekeeping_articles=20, window_days=2)
+    clusterer = StoryClusterer(options)
+    for index in range(200):
+        word, name = f"zork{index}q", f"Quux{index}"
+        clusterer.add(f"a{index}", f"{name} opens {word} plant",
+                      f"{name} Industries opened a {word} plant on Monday.\nA line only article {index} has.",
+                      DAY0 + timedelta(hours=6 * index))
+    assert f"zork{10}q" not in clusterer.frequencies.counts and "zork199q" in clusterer.frequencies.counts
+    assert len(clusterer.frequencies.counts) < 2 * 20 * 8
+    assert len(clusterer._repeated_lines.lines) <= 2 * 20 * 2
+    live_keys = {key for story in clusterer._stories.values() for key in story.entity_centroid}
+    assert set(clusterer._display) <= live_keys | {key for key in clusterer._display if key.startswith("quux19")}
+    assert "quux10" not in clusterer._display
+    restored = StoryClusterer.from_state(json.loads(clusterer.state_json()))
+    assert restored.frequencies.old_entries == clusterer.frequencies.old_entries
+    assert restored._repeated_lines.old_entries == clusterer._repeated_lines.old_entries

@@ -8,11 +8,16 @@ How one decision is made (``StoryClusterer.add``):
 2. Candidate stories come from an inverted index over each live story's top centroid terms and top entities,
    walked from the article's rarest term down under a budget of postings; a term shared by more than
    ``posting_cap`` stories contributes only its most recently updated ones. Only live stories (within the time
-   window) are indexed, so the cost per article stays flat however many stories are known.
+   window) are indexed, so the cost per article stays flat however many stories are known. The query also
+   holds the article's ``query_frequent_terms`` most repeated terms: its heaviest terms are its rarest (often a
+   name new to the stream), while an ongoing story is indexed by what it keeps repeating.
 3. Each candidate is scored ``(1 - entity_weight) * text_cosine + entity_weight * entity_cosine`` against its
    centroid, times a time factor: ``1 + near_time_bonus`` while the article falls within ``grace_days`` of the
    story's time span (being published in the same days is evidence of its own), then decaying as
    ``exp(-extra_days / decay_days)``. Two earthquakes a year apart are two stories. Undated articles get 1.
+   A candidate whose score before the time factor is below ``overshadow_ratio`` of the best candidate's is
+   dropped: an article much closer to an older story than to a recent look-alike is that story's follow-up (or
+   an event of its own), not the look-alike's.
 4. Two thresholds: at or above ``join_similarity`` the article joins; between ``ambiguous_similarity`` and
    it, the article joins only if it is close to one of the story's own articles (``member_similarity``),
    which keeps a broad story from swallowing a neighbouring event of the same kind.
@@ -60,6 +65,7 @@ from newsloom.stories.text import (
     STOPWORDS,
     DocumentFrequencies,
     cosine,
+    forget_token_caches,
     headline_of,
     normalise_word,
     proper_nouns_of,
@@ -115,6 +121,8 @@ class StoryOptions:
     posting_cap: int = 64
     members_checked: int = 20
     candidates: int = 6
+    query_frequent_terms: int = 3  # the article's most repeated terms are asked of the index too
+    overshadow_ratio: float = 0.75  # 0: off
     grace_days: float = 2.0
     near_time_bonus: float = 0.2
     decay_days: float = 20.0
@@ -126,6 +134,7 @@ class StoryOptions:
     max_vocabulary: int = 2_000_000
     boilerplate_stories: int = 2  # a line or title segment met in this many stories is page furniture; 0: off
     max_boilerplate_lines: int = 100_000
+    housekeeping_articles: int = 5_000  # how often one-off terms, lines and names of older articles are forgotten
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.entity_weight <= 1.0:
@@ -138,6 +147,8 @@ class StoryOptions:
             raise ValueError("boilerplate_stories must be within [0, 255]")
         if self.max_boilerplate_lines < 2:
             raise ValueError("max_boilerplate_lines must be at least 2")
+        if self.housekeeping_articles < 1:
+            raise ValueError("housekeeping_articles must be at least 1")
 
 
 @dataclass(slots=True, frozen=True)
@@ -402,6 +413,7 @@ class StoryClusterer:
         member = prepared
         vector, entity_vector, published = member.vector, member.entities, member.published
         scored = self._score_candidates(vector, entity_vector, published)
+        scored = self._without_overshadowed(scored, published)
         chosen = self._choose(scored, vector, entity_vector, published)
         if chosen is None:
             story = self._open_story(article_id)
@@ -453,6 +465,8 @@ class StoryClusterer:
         if known is not None:
             return StoryAssignment(known, is_new=False)
         self.sequence += 1
+        if self.sequence % self.options.housekeeping_articles == 0:
+            self._housekeep()
         vector, entity_vector = self._vectors(title, text, entities)
         if published is not None and (self.clock is None or published > self.clock):
             self.clock = published
@@ -655,6 +669,9 @@ class StoryClusterer:
         postings = self._postings
         frequencies = self.frequencies.counts
         weights: dict[str, float] = {term: vector[term] for term in top_terms(vector, options.query_terms)}
+        if options.query_frequent_terms:
+            for term in self._frequent_terms(vector, options.query_frequent_terms):
+                weights.setdefault(term, vector[term])
         if entities:
             for key in top_terms(entities, options.query_entities):
                 weights[_entity_key(key)] = entities[key]
@@ -693,6 +710,30 @@ class StoryClusterer:
                 break
         # A stable sort in C (ties keep first-found order) beats heapq.nlargest's Python loop at these sizes.
         return sorted(partial.items(), key=itemgetter(1), reverse=True)[:limit]
+
+    def _frequent_terms(self, vector: Mapping[str, float], count: int) -> list[str]:
+        """The article's ``count`` most repeated terms (title words count ``title_weight`` times): its weights
+        without the IDF. The heaviest TF-IDF terms are the rarest, often a name new to the stream; the repeated
+        ones ("Panama", "papers") say what the article is about, and an ongoing story is indexed by them."""
+        idf = self.frequencies.idf
+        return sorted(vector, key=lambda term: vector[term] / idf(term), reverse=True)[:count]
+
+    def _without_overshadowed(
+        self, scored: list[tuple[str, float]], published: float | None
+    ) -> list[tuple[str, float]]:
+        """The candidates whose content score (before the time factor) is at least ``overshadow_ratio`` of the best
+        one's. An article much closer to an older story than to a recent one follows up the old story (or is an
+        event of its own): it does not belong to the recent look-alike that the time factor alone would favour."""
+        ratio = self.options.overshadow_ratio
+        if not ratio or published is None or len(scored) < 2:
+            return scored
+        stories = self._stories
+        untimed = [
+            score / max(self._time_factor(published, stories[story_id].first_seen, stories[story_id].last_seen), 1e-12)
+            for story_id, score in scored
+        ]
+        floor = ratio * max(untimed)
+        return [(story_id, score) for (story_id, score), content in zip(scored, untimed) if content >= floor]
 
     def _score_candidates(
         self, vector: dict[str, float], entities: dict[str, float], published: float | None
@@ -945,6 +986,23 @@ class StoryClusterer:
                 heapq.heapify(live)
                 heap[:] = live
 
+    def _housekeep(self) -> None:
+        """Forget what only older articles used, so that memory follows the live stories, not the stream's
+        length: document frequencies of terms and page lines met once before the previous housekeeping, display
+        names no live story uses, and the token tables. Display names and token tables change no decision; a
+        forgotten term or line counts as new if it comes back."""
+        self.frequencies.forget_old_singletons()
+        self._repeated_lines.forget_old_singletons()
+        forget_token_caches()
+        used: set[str] = set()
+        for story in self._stories.values():
+            used.update(story.entity_centroid)
+            for member in story.members:
+                entities = member.entities
+                used.update(entities.terms if isinstance(entities, _Packed) else entities)
+        display = self._display
+        self._display = {key: display[key] for key in used if key in display}
+
     def _archive(self, story_id: str) -> None:
         story = self._stories.pop(story_id)
         self._unindex(story)
@@ -1058,6 +1116,7 @@ class StoryClusterer:
             "archived": [record.to_dict() for record in self._archived],
             "merged_into": self._merged_into,
             "repeated_lines": {str(key): entry for key, entry in self._repeated_lines.lines.items()},
+            "old_entries": [self.frequencies.old_entries, self._repeated_lines.old_entries],
         }
 
     @staticmethod
@@ -1109,6 +1168,9 @@ class StoryClusterer:
             clusterer._display = dict(state["display"])
             clusterer._merged_into = {str(k): str(v) for k, v in state.get("merged_into", {}).items()}
             clusterer._repeated_lines.lines = {int(k): int(v) for k, v in state.get("repeated_lines", {}).items()}
+            old_terms, old_lines = (int(count) for count in state.get("old_entries", (0, 0)))
+            clusterer.frequencies.old_entries = min(old_terms, len(clusterer.frequencies.counts))
+            clusterer._repeated_lines.old_entries = min(old_lines, len(clusterer._repeated_lines.lines))
             for data in state["stories"]:
                 clusterer._restore_story(data)
             for record in state["archived"]:

@@ -18,8 +18,9 @@ import sys
 from collections import Counter, _count_elements  # the C helper behind Counter.update
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from itertools import filterfalse, repeat
+from itertools import filterfalse, islice, repeat
 from operator import add, mul, truediv
+from typing import Any
 
 __all__ = [
     "STOPWORDS",
@@ -37,6 +38,7 @@ __all__ = [
     "surface_entry",
     "surface_of",
     "RepeatedLines",
+    "forget_token_caches",
 ]
 
 # Common English function words plus news filler ("said", "told") that every story shares.
@@ -131,8 +133,19 @@ class _TokenCache:
         return table.__getitem__
 
 
+    def forget(self) -> None:
+        self.table = {}  # replaced, not cleared: see the class docstring
+
+
 _CONTENT_WORDS = _TokenCache(_content_word)
 _NAME_WORDS = _TokenCache(_name_word)
+
+
+def forget_token_caches() -> None:
+    """Empty the token tables (they refill from the next documents): a long stream meets new tokens forever,
+    so the tables would otherwise grow up to their limit."""
+    _CONTENT_WORDS.forget()
+    _NAME_WORDS.forget()
 
 
 def word_counts(text: str) -> Counter[str]:
@@ -219,14 +232,16 @@ def proper_nouns_of(text: str, surfaces: dict[str, str] | None = None) -> list[s
 class DocumentFrequencies:
     """Document frequencies maintained as the stream goes, for IDF weights that need no training pass.
 
-    The vocabulary is bounded: past ``max_terms`` entries, terms seen in a single document are forgotten
-    (they are the long tail of typos and one-off numbers), which keeps memory flat on endless streams.
+    The vocabulary is bounded: terms seen in a single document are the long tail of typos, one-off numbers and
+    passing names, and they are forgotten by ``forget_old_singletons`` (the clusterer calls it every few thousand
+    articles) and whenever the vocabulary passes ``max_terms``, which keeps memory flat on endless streams.
     """
 
     def __init__(self, max_terms: int = 2_000_000) -> None:
         self.documents = 0
         self.counts: dict[str, int] = {}
         self.max_terms = max_terms
+        self.old_entries = 0  # counts' first entries that were already there at the last forget_old_singletons
 
     def add(self, terms: Iterable[str], new_document: bool = True) -> None:
         """Count one document's distinct ``terms``; ``new_document=False`` adds more terms of the same one."""
@@ -236,6 +251,12 @@ class DocumentFrequencies:
             self.documents += 1
         if len(counts) > self.max_terms:
             self.counts = {term: count for term, count in counts.items() if count > 1}
+            self.old_entries = len(self.counts)
+
+    def forget_old_singletons(self) -> None:
+        """Forget the terms seen in one document only that were already known at the previous call. A dict keeps
+        insertion order, so those are among its first ``old_entries`` entries."""
+        self.counts, self.old_entries = _forget_old_singletons(self.counts, self.old_entries, lambda count: count > 1)
 
     def idf(self, term: str) -> float:
         """Smoothed IDF, as in scikit-learn: ln((1 + N) / (1 + df)) + 1."""
@@ -343,14 +364,20 @@ class RepeatedLines:
     A line repeated within one story is news (a syndicated wire, a quoted statement), so what counts is how many
     different stories a line was assigned to, not how many articles: ``record`` is told each article's story once
     it is decided. Lines are kept as 64-bit digests, each with one int packing the last story's digest and the
-    number of story changes seen; past ``max_lines`` entries, lines seen in one story only are forgotten, which
-    keeps memory flat (a line must then be met again to count).
+    number of story changes seen. Lines seen in one story only are forgotten by ``forget_old_singletons`` (every
+    few thousand articles, those already known at the previous call) and past ``max_lines`` entries, which keeps
+    memory flat (a line must then be met again to count).
     """
 
     def __init__(self, stories_for_boilerplate: int = 2, max_lines: int = 100_000) -> None:
         self.stories_for_boilerplate = stories_for_boilerplate
         self.max_lines = max_lines
         self.lines: dict[int, int] = {}  # line digest -> (story digest << 8) | distinct stories seen (capped)
+        self.old_entries = 0  # lines' first entries that were already there at the last forget_old_singletons
+
+    def forget_old_singletons(self) -> None:
+        """Forget the lines met in one story only that were already known at the previous call."""
+        self.lines, self.old_entries = _forget_old_singletons(self.lines, self.old_entries, _in_several_stories)
 
     @staticmethod
     def key_of(line: str) -> int:
@@ -380,3 +407,22 @@ class RepeatedLines:
         if len(lines) > self.max_lines:
             kept = [(key, entry) for key, entry in lines.items() if entry & 0xFF > 1]
             self.lines = dict(kept[-(self.max_lines // 2) :])  # the most recently added repeated lines
+            self.old_entries = len(self.lines)
+
+
+def _in_several_stories(entry: int) -> bool:
+    return entry & 0xFF > 1
+
+
+def _forget_old_singletons(
+    table: dict[Any, int], old_entries: int, keep: Callable[[int], bool]
+) -> tuple[dict[Any, int], int]:
+    """``table`` without those of its first ``old_entries`` entries whose value fails ``keep``, and the number of
+    entries of the result (all of them old at the next call). Entries added since the last call all stay: a term
+    or line gets at least one full period to be met again."""
+    if old_entries:
+        entries = iter(table.items())
+        kept = {key: value for key, value in islice(entries, old_entries) if keep(value)}
+        kept.update(entries)
+        table = kept
+    return table, len(table)
