@@ -3,20 +3,21 @@
     .venv/bin/python bench/ingest.py                              # 20,000 articles, 2 workers, anchor on 1,000
     .venv/bin/python bench/ingest.py --size 5000 --workers 1 2 --anchor 300
 
-The corpus is every Reuters-21578 wire with a body (19,043), then the BBC full-text articles (2,225) when more are
-asked for, written as JSONL parts of 500 records (url, title, text, published_at: the form most archives come in).
-Each configuration runs in a fresh process through ``newsloom.pipeline.ingest_paths`` into a new SQLite store with
-the default stages (dedup, enrichment with spaCy entities, stories; no embeddings). After every 2,500 articles read
-it records the CPU time of the whole process tree and the resident memory of the main process and of the workers,
-so the figures show whether memory stays flat as the corpus grows.
+The corpus is every Reuters-21578 wire with a body (19,043), with BBC full-text articles (up to 2,225) spread evenly
+through them when more are asked for, written as JSONL parts of 500 records (url, title, text, published_at: the
+form most archives come in). Each configuration runs in a fresh process through ``newsloom.pipeline.ingest_paths``
+into a new SQLite store with the default stages (dedup, enrichment with spaCy entities, stories; no embeddings).
+After every part (500 articles) it records the CPU time of the whole process tree and the resident memory of the
+main process and of the workers (printed every 2,500), so the figures show whether memory stays flat as the
+corpus grows.
 
 What an ingest keeps in memory is bounded by time, not by corpus size: the duplicate index holds full signatures
 for 30 days of publication dates (``DedupOptions.retention_days``; older groups keep only ids, dates and exact
 fingerprints) and the story clusterer holds the stories active in the last 60 days (``StoryOptions.window_days``).
 So memory grows while the first window fills, then stays flat. The stream gets one publication time per article in
 file order, ``--per-day`` articles a day (default 200, a small newsroom or a few hundred feeds; 20,000 articles span
-100 days). The verdict compares the main process's memory once the longest window has filled (60 days) with its
-memory at the end of the run.
+100 days). The verdict fits the growth of anonymous memory per article over the checkpoints taken once the longest
+window has filled (60 days), for the main process and for the workers.
 
 The anchor, measured in the same run on the same articles, is the naive way to get entities: spaCy's full default
 pipeline, one document at a time (entities only: no dedup, stories or index).
@@ -49,8 +50,9 @@ from newsloom.model import Article, article_id_for
 
 BBC = REPO.parent / "shared" / "data" / "news" / "bbc-fulltext" / "bbc"
 PART_SIZE = 500
-CHECKPOINT_EVERY = 2500
-FLAT_KB_PER_ARTICLE = 1.0  # growth per article over the second half of a run below which memory counts as flat
+CHECKPOINT_EVERY = 2500  # rows printed
+SAMPLE_EVERY = 500  # memory samples, each part: the growth is fitted over all of them
+FLAT_KB_PER_ARTICLE = 1.0  # growth per article, once the longest window is held, below which memory counts as flat
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -72,10 +74,21 @@ def load_bbc(limit: int) -> list[Article]:
 
 
 def load_corpus(size: int) -> list[Article]:
-    articles = load_reuters(size)
-    if len(articles) < size and BBC.is_dir():
-        articles += load_bbc(size - len(articles))
-    return articles
+    """``size`` articles: Reuters wires, with BBC articles spread evenly through them when more are asked for
+    than Reuters has. Spread, not appended: the stream keeps one mix of lengths and topics from start to end, so
+    memory measured late in the run reflects the corpus size, not a change in what arrives."""
+    reuters = load_reuters(size)
+    if len(reuters) >= size or not BBC.is_dir():
+        return reuters
+    bbc = load_bbc(size - len(reuters))
+    mixed: list[Article] = []
+    placed = 0
+    for n, article in enumerate(reuters, start=1):  # BBC article k follows wire (k + 1) * len(reuters) / len(bbc)
+        mixed.append(article)
+        while placed < len(bbc) and (placed + 1) * len(reuters) <= n * len(bbc):
+            mixed.append(bbc[placed])
+            placed += 1
+    return mixed
 
 
 def write_corpus(size: int, folder: Path, per_day: float = 200.0) -> list[Article]:
@@ -171,7 +184,7 @@ def run_ingest(corpus: Path, workers: int, batch_size: int) -> dict:
 
         def progress(done: int, total: int) -> None:
             read = sum(sizes[:done])
-            if read % CHECKPOINT_EVERY == 0 or done == total:
+            if read % SAMPLE_EVERY == 0 or done == total:
                 main_mb, workers_mb = tree_rss_mb()
                 main_anon_mb, workers_anon_mb = tree_rss_mb("RssAnon")
                 checkpoints.append({
@@ -227,6 +240,8 @@ def _print_run(row: dict) -> None:
     print(f"{label:34} {row['articles']:>8} {row['seconds']:8.1f} {row['per_second']:11.1f} "
           f"{row['cpu_ms_per_article']:15.2f} {2000 / row['cpu_ms_per_article']:13.0f}")
     for point in row["checkpoints"]:
+        if point["read"] % CHECKPOINT_EVERY and point is not row["checkpoints"][-1]:
+            continue
         print(f"    at {point['read']:>6} read: {point['read'] / point['seconds']:6.1f} articles/s, "
               f"{1000 * point['cpu_seconds'] / point['read']:6.2f} CPU ms/article, RSS main {point['rss_main_mb']} MB "
               f"(anonymous {point['anon_main_mb']} MB) + workers {point['rss_workers_mb']} MB "
@@ -254,14 +269,21 @@ def _print_verdict(row: dict, anchor: dict | None, per_day: float) -> None:
         print(f"memory: the run ends before {window_days:g} days of articles plus 5,000 more: too short to tell "
               "(more --size or more --per-day)")
         return
-    def growth(key: str) -> float:  # KB per article read between the two checkpoints
-        return 1024 * (points[-1][key] - middle[key]) / read
+    held = points[points.index(middle):]
+
+    def growth(key: str) -> float:
+        """KB per article read: the least-squares slope over every sample once the window is held. One sample
+        catches the workers mid-chunk or a table just before it is pruned; a fit over many is what they hold."""
+        xs, ys = [point["read"] for point in held], [point[key] for point in held]
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
+        return 1024 * slope
 
     main_kb, workers_kb = growth("anon_main_mb"), growth("anon_workers_mb")
     flat = main_kb < FLAT_KB_PER_ARTICLE and workers_kb < FLAT_KB_PER_ARTICLE
     print(f"memory once {window_days:g} days of articles are held, from {middle['read']:,} to {points[-1]['read']:,} "
           f"articles read (anonymous memory): main process {middle['anon_main_mb']} -> {points[-1]['anon_main_mb']} MB "
-          f"({main_kb:+.2f} KB per article), workers {middle['anon_workers_mb']} -> {points[-1]['anon_workers_mb']} MB "
+          f"({main_kb:+.2f} KB per article, fitted over {len(held)} samples), workers {middle['anon_workers_mb']} -> {points[-1]['anon_workers_mb']} MB "
           f"({workers_kb:+.2f} KB per article): flat (< {FLAT_KB_PER_ARTICLE:g} KB per article each) "
           f"{'MET' if flat else 'NOT MET'}")
     print(f"    resident total incl. the SQLite file's mmapped pages (page cache, grows with the database): main "
