@@ -322,6 +322,8 @@ def test_embed_backfills_articles_stored_without_vectors(tmp_path, sample_news, 
     client = TestClient(create_app(store))
     assert "search-modes" not in client.get("/search", params={"q": "pirates"}).text
     store.close()
+    result = CliRunner().invoke(cli_main, ["--db", str(db), "search", "--semantic", "pirates"])
+    assert result.exit_code == 0 and "newsloom embed" in result.output  # says why nothing is ranked by meaning
 
     result = CliRunner().invoke(cli_main, ["--db", str(db), "embed"])
     assert result.exit_code == 0, result.output

@@ -261,14 +261,18 @@ def ingest(ctx: click.Context, inputs: tuple[Path, ...], entities: bool | None, 
 def search(ctx: click.Context, query: str, limit: int, output_format: str, mode: str | None) -> None:
     """Full-text search: words, "exact phrases", OR, -exclusions, and filters: entity:"Name" site:host author:text
     lang:en story:ID after:YYYY-MM-DD before:YYYY-MM-DD sort:date (a query of filters only is fine)."""
-    from .semantic import search_articles
+    from .semantic import search_articles, semantic_ready
     from .store.sqlite import MATCH_END, MATCH_START
 
     store = open_store(ctx.obj["db"])
     try:
         hits = search_articles(store, query, mode=mode or "keyword", limit=limit)
+        no_vectors = mode in ("semantic", "hybrid") and not semantic_ready(store)
     finally:
         store.close()
+    if no_vectors:  # articles stored before the extra was installed, or with NEWSLOOM_EMBEDDINGS=0
+        stderr.print(f"note: no stored article has a vector yet, so the {mode} search ranks by words only at best; "
+                     "`newsloom embed` computes them")
     console = Console(highlight=False)
     for hit in hits:
         plain_snippet = hit.snippet.replace(MATCH_START, "").replace(MATCH_END, "")
