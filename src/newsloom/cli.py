@@ -271,8 +271,9 @@ def search(ctx: click.Context, query: str, limit: int, output_format: str, mode:
     finally:
         store.close()
     if no_vectors:  # articles stored before the extra was installed, or with NEWSLOOM_EMBEDDINGS=0
-        stderr.print(f"note: no stored article has a vector yet, so the {mode} search ranks by words only at best; "
-                     "`newsloom embed` computes them")
+        effect = "finds nothing" if mode == "semantic" else "ranks by words only"
+        stderr.print(f"note: no stored article has a vector yet, so a {mode} search {effect}; `newsloom embed` "
+                     "computes them")
     console = Console(highlight=False)
     for hit in hits:
         plain_snippet = hit.snippet.replace(MATCH_START, "").replace(MATCH_END, "")

@@ -728,10 +728,8 @@ class StoryClusterer:
         if not ratio or published is None or len(scored) < 2:
             return scored
         stories = self._stories
-        untimed = [
-            score / max(self._time_factor(published, stories[story_id].first_seen, stories[story_id].last_seen), 1e-12)
-            for story_id, score in scored
-        ]
+        factors = [self._time_factor(published, stories[sid].first_seen, stories[sid].last_seen) for sid, _ in scored]
+        untimed = [score / max(factor, 1e-12) for (_, score), factor in zip(scored, factors)]
         floor = ratio * max(untimed)
         return [(story_id, score) for (story_id, score), content in zip(scored, untimed) if content >= floor]
 

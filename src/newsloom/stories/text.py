@@ -132,7 +132,6 @@ class _TokenCache:
                 table[token] = compute(token)
         return table.__getitem__
 
-
     def forget(self) -> None:
         self.table = {}  # replaced, not cleared: see the class docstring
 
