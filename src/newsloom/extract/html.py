@@ -850,18 +850,10 @@ def _declares_product(tree: LexborHTMLParser, metadata: PageMetadata) -> bool:
     return tree.css_first(_PRODUCT_MICRODATA) is not None
 
 
-def _declares_discussion(tree: LexborHTMLParser, metadata: PageMetadata) -> bool:
-    """The page says it holds a discussion: forum posts, questions and answers, comments."""
-    if metadata.json_ld_types & _DISCUSSION_SCHEMA_TYPES:
-        return True
-    return tree.css_first(_DISCUSSION_MICRODATA) is not None
-
-
-def _declares_questions(tree: LexborHTMLParser, metadata: PageMetadata) -> bool:
-    """The page says it is a question with answers (whose comment threads are not the content)."""
-    if metadata.json_ld_types & _QUESTION_SCHEMA_TYPES:
-        return True
-    return tree.css_first(_QUESTION_MICRODATA) is not None
+def _declares(tree: LexborHTMLParser, metadata: PageMetadata, schema_types: frozenset[str], microdata: str) -> bool:
+    """The page declares itself one of ``schema_types``, in its JSON-LD or as microdata (the ``microdata``
+    selector): a discussion (forum posts, questions and answers, comments), or a question with answers."""
+    return bool(metadata.json_ld_types & schema_types) or tree.css_first(microdata) is not None
 
 
 def _without_post_furniture(paragraphs: list[str], counters: bool = True) -> list[str]:
@@ -1067,9 +1059,9 @@ def extract_html(content: bytes | str, url: str | None = None, headers: Mapping[
     product = _declares_product(tree, metadata)
     if product:
         _drop_reviews(tree)
-    discussion = _declares_discussion(tree, metadata)
+    discussion = _declares(tree, metadata, _DISCUSSION_SCHEMA_TYPES, _DISCUSSION_MICRODATA)
     furnished = product or discussion
-    threads = discussion and not _declares_questions(tree, metadata)
+    threads = discussion and not _declares(tree, metadata, _QUESTION_SCHEMA_TYPES, _QUESTION_MICRODATA)
     found = _extract_body(tree, metadata.title, threads)
     paragraphs = found.paragraphs
     if not paragraphs and not metadata.title:
