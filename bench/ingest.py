@@ -263,13 +263,13 @@ def _print_verdict(row: dict, anchor: dict | None, per_day: float) -> None:
           f"target >= 100 {'MET' if rate >= 100 and row['entities'] else 'NOT MET'}")
     points = row["checkpoints"]
     filled = [point for point in points if point["read"] >= window_days * per_day]
-    middle = filled[0] if filled else points[-1]
-    read = points[-1]["read"] - middle["read"]
+    first_held = filled[0] if filled else points[-1]
+    read = points[-1]["read"] - first_held["read"]
     if read < 2 * CHECKPOINT_EVERY:
         print(f"memory: the run ends before {window_days:g} days of articles plus 5,000 more: too short to tell "
               "(more --size or more --per-day)")
         return
-    held = points[points.index(middle):]
+    held = filled  # not empty: the run goes on past the window
 
     def growth(key: str) -> float:
         """KB per article read: the least-squares slope over every sample once the window is held. One sample
@@ -281,13 +281,15 @@ def _print_verdict(row: dict, anchor: dict | None, per_day: float) -> None:
 
     main_kb, workers_kb = growth("anon_main_mb"), growth("anon_workers_mb")
     flat = main_kb < FLAT_KB_PER_ARTICLE and workers_kb < FLAT_KB_PER_ARTICLE
-    print(f"memory once {window_days:g} days of articles are held, from {middle['read']:,} to {points[-1]['read']:,} "
-          f"articles read (anonymous memory): main process {middle['anon_main_mb']} -> {points[-1]['anon_main_mb']} MB "
-          f"({main_kb:+.2f} KB per article, fitted over {len(held)} samples), workers {middle['anon_workers_mb']} -> {points[-1]['anon_workers_mb']} MB "
+    last = points[-1]
+    print(f"memory once {window_days:g} days of articles are held, from {first_held['read']:,} to {last['read']:,} "
+          f"articles read (anonymous memory): main process {first_held['anon_main_mb']} -> {last['anon_main_mb']} MB "
+          f"({main_kb:+.2f} KB per article, fitted over {len(held)} samples), "
+          f"workers {first_held['anon_workers_mb']} -> {last['anon_workers_mb']} MB "
           f"({workers_kb:+.2f} KB per article): flat (< {FLAT_KB_PER_ARTICLE:g} KB per article each) "
           f"{'MET' if flat else 'NOT MET'}")
     print(f"    resident total incl. the SQLite file's mmapped pages (page cache, grows with the database): main "
-          f"{middle['rss_main_mb']} -> {points[-1]['rss_main_mb']} MB ({growth('rss_main_mb'):+.2f} KB per article)")
+          f"{first_held['rss_main_mb']} -> {last['rss_main_mb']} MB ({growth('rss_main_mb'):+.2f} KB per article)")
 
 
 def main(argv: list[str] | None = None) -> int:

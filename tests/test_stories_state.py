@@ -243,6 +243,9 @@ def test_malformed_times_and_options_in_a_saved_state_are_input_errors() -> None
         {**state, "stories": [{**state["stories"][0], "first_seen": "x"}]},
         {**state, "options": {**state["options"], "max_boilerplate_lines": 1}},
         {**state, "options": {**state["options"], "boilerplate_stories": 300}},
+        {**state, "options": {**state["options"], "housekeeping_articles": 0}},
+        {**state, "old_entries": ["x", 0]},
+        {**state, "old_entries": [1, 2, 3]},
     ):
         with pytest.raises(InputError):
             StoryClusterer.from_state(broken)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .metadata import _MAX_JSON_LD_CHARS
+from .metadata import MAX_JSON_LD_CHARS
 
 __all__ = ["parse_date_text", "is_plausible", "DateGuess", "find_publication_date"]
 
@@ -553,7 +553,7 @@ def _from_broken_json_ld(tree, now: datetime) -> DateGuess | None:
     comma): the publisher still stated it for machines."""
     for script in tree.css('script[type="application/ld+json"]')[:10]:
         code = script.text() or ""
-        if len(code) > _MAX_JSON_LD_CHARS or "datePublished" not in code or _parses_as_json(code):
+        if len(code) > MAX_JSON_LD_CHARS or "datePublished" not in code or _parses_as_json(code):
             continue
         match = _LD_PUBLISHED.search(code)
         if match:

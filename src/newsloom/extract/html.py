@@ -92,14 +92,14 @@ _TAG_BASE_SCORE = {
 _POSITIVE_HINT = re.compile(
     r"article|body|content|entry|h-?entry|main|page|post|text|blog|story|prose|rich-?text", re.IGNORECASE
 )
-_NEGATIVE_HINT = re.compile(
-    r"comment|combx|contact|foot|masthead|media|outbrain|taboola|promo|related|scroll|share|shoutbox|sidebar|"
+_NEGATIVE_WORDS = (
+    r"combx|contact|foot|masthead|media|outbrain|taboola|promo|related|scroll|share|shoutbox|sidebar|"
     r"skyscraper|sponsor|shopping|tags|tool|widget|social|newsletter|subscri|recommend|popular|trending|teaser|"
-    r"breadcrumb|menu|nav|banner|cookie|consent|modal|popup|signup|disclaimer|(?:^|[\s_-])ads?(?:$|[\s_-])",
-    re.IGNORECASE,
+    r"breadcrumb|menu|nav|banner|cookie|consent|modal|popup|signup|disclaimer|(?:^|[\s_-])ads?(?:$|[\s_-])"
 )
+_NEGATIVE_HINT = re.compile(r"comment|" + _NEGATIVE_WORDS, re.IGNORECASE)
 # On a discussion page the comments are the content: "comment" says nothing against a container there.
-_NEGATIVE_HINT_IN_DISCUSSION = re.compile(_NEGATIVE_HINT.pattern.replace("comment|", "", 1), re.IGNORECASE)
+_NEGATIVE_HINT_IN_DISCUSSION = re.compile(_NEGATIVE_WORDS, re.IGNORECASE)
 _DISCUSSION_NEUTRAL_WORDS = frozenset({"comment"})
 # Subtrees skipped inside the chosen container: page furniture that sits between article paragraphs.
 _BOILERPLATE_HINT = re.compile(
@@ -286,7 +286,8 @@ def _score_candidates(body: LexborNode, discussion: bool = False) -> tuple[list[
             key = ancestor.mem_id
             candidate = candidates.get(key)
             if candidate is None:
-                candidate = _Candidate(ancestor, _TAG_BASE_SCORE.get(ancestor.tag, 0) + _class_weight(ancestor, discussion))
+                base = _TAG_BASE_SCORE.get(ancestor.tag, 0)
+                candidate = _Candidate(ancestor, base + _class_weight(ancestor, discussion))
                 candidates[key] = candidate
             candidate.content += score / (1, 2, 6)[level]
             ancestor = ancestor.parent
@@ -708,7 +709,8 @@ def _extract_body(tree: LexborHTMLParser, title: str | None, discussion: bool = 
         return _Body(_paragraphs_from([body], title, neutral=page_neutral), neutral=page_neutral)
     best_text = candidates.get(_BEST_TEXT_KEY)
     if best_text is None:
-        return _Body(_paragraphs_from(_content_nodes(ranked[0], candidates, page_neutral), title, neutral=page_neutral), neutral=page_neutral)
+        content = _content_nodes(ranked[0], candidates, page_neutral)
+        return _Body(_paragraphs_from(content, title, neutral=page_neutral), neutral=page_neutral)
     protected = frozenset({best_text.node.mem_id} | _ancestor_ids(best_text.node))
     neutral = _neutral_hint_words(_path_from(best_text.node, ranked[0].node)) | page_neutral
     thread = _thread_of_posts(best_text.node, ranked[0].node) if discussion else None
@@ -742,7 +744,9 @@ def _thread_of_posts(best_text: LexborNode, chosen: LexborNode) -> LexborNode | 
 def _same_kind_siblings(node: LexborNode, parent: LexborNode, css_class: str) -> int:
     tag = node.tag
     return sum(
-        1 for child in parent.iter() if child.mem_id != node.mem_id and child.tag == tag and child.attributes.get("class") == css_class
+        1
+        for child in parent.iter()
+        if child.mem_id != node.mem_id and child.tag == tag and child.attributes.get("class") == css_class
     )
 
 
@@ -821,7 +825,6 @@ def _open_noscript_content(tree: LexborHTMLParser) -> None:
         large = [largest]
     for node in large:
         node.unwrap()
-
 
 
 def _open_landmarks_holding_the_page(tree: LexborHTMLParser) -> None:

@@ -24,7 +24,7 @@ __all__ = ["PageMetadata", "read_metadata", "read_machine_metadata", "clean_titl
 _SPACE = re.compile(r"\s+")
 _BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door|af|av|de)\s*[:\-]?\s+", re.IGNORECASE)
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|\-–—·•»:]|::)\s+")
-_MAX_JSON_LD_CHARS = 500_000
+MAX_JSON_LD_CHARS = 500_000
 _MAX_FIELD_CHARS = 1_000
 _ARTICLE_TYPES = frozenset(
     {
@@ -143,7 +143,7 @@ def _collect_json_ld(tree: LexborHTMLParser) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = []
     for script in tree.css('script[type="application/ld+json"]'):
         raw = (script.text() or "").strip()
-        if not raw or len(raw) > _MAX_JSON_LD_CHARS:
+        if not raw or len(raw) > MAX_JSON_LD_CHARS:
             continue
         raw = raw.removeprefix("<!--").removesuffix("-->").strip()
         raw = raw.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()

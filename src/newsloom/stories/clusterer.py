@@ -64,12 +64,12 @@ from newsloom.model import EntityMention
 from newsloom.stories.text import (
     STOPWORDS,
     DocumentFrequencies,
+    RepeatedLines,
     cosine,
     forget_token_caches,
     headline_of,
     normalise_word,
     proper_nouns_of,
-    RepeatedLines,
     strip_dateline,
     surface_entry,
     surface_of,
@@ -1249,6 +1249,6 @@ def _member_from_state(data: Any) -> _Member:
         str(title),
         _decode_vector(vector),
         _decode_vector(entities),
-        None if published is None else float(published),
+        _optional_float(published),
         int(sequence),
     )

@@ -248,14 +248,13 @@ class DocumentFrequencies:
         _count_elements(counts, terms)  # counts[term] += 1 for each term, in C
         if new_document:
             self.documents += 1
-        if len(counts) > self.max_terms:
-            self.counts = {term: count for term, count in counts.items() if count > 1}
-            self.old_entries = len(self.counts)
+        if len(counts) > self.max_terms:  # every singleton goes, however recent
+            self.counts, self.old_entries = _forget_old_singletons(counts, len(counts), _in_several_documents)
 
     def forget_old_singletons(self) -> None:
         """Forget the terms seen in one document only that were already known at the previous call. A dict keeps
         insertion order, so those are among its first ``old_entries`` entries."""
-        self.counts, self.old_entries = _forget_old_singletons(self.counts, self.old_entries, lambda count: count > 1)
+        self.counts, self.old_entries = _forget_old_singletons(self.counts, self.old_entries, _in_several_documents)
 
     def idf(self, term: str) -> float:
         """Smoothed IDF, as in scikit-learn: ln((1 + N) / (1 + df)) + 1."""
@@ -352,7 +351,6 @@ def headline_of(title: str) -> str:
     return text if len(_WORD.findall(text)) >= _MIN_HEADLINE_WORDS else ""
 
 
-
 _blake2b = hashlib.blake2b  # a module global: one look-up less per line
 
 
@@ -396,7 +394,7 @@ class RepeatedLines:
     def record(self, keys: Iterable[int], story_id: str) -> None:
         """Count the lines ``keys`` of an article assigned to story ``story_id``."""
         lines = self.lines
-        story = int.from_bytes(hashlib.blake2b(story_id.encode("utf-8"), digest_size=6).digest(), "big") << 8
+        story = int.from_bytes(_blake2b(story_id.encode("utf-8"), digest_size=6).digest(), "big") << 8
         for key in keys:
             entry = lines.get(key)
             if entry is None:
@@ -404,9 +402,13 @@ class RepeatedLines:
             elif entry >> 8 != story >> 8:
                 lines[key] = story | min((entry & 0xFF) + 1, 0xFF)
         if len(lines) > self.max_lines:
-            kept = [(key, entry) for key, entry in lines.items() if entry & 0xFF > 1]
+            kept = [(key, entry) for key, entry in lines.items() if _in_several_stories(entry)]
             self.lines = dict(kept[-(self.max_lines // 2) :])  # the most recently added repeated lines
             self.old_entries = len(self.lines)
+
+
+def _in_several_documents(count: int) -> bool:
+    return count > 1
 
 
 def _in_several_stories(entry: int) -> bool:
